@@ -1,0 +1,34 @@
+# One command to open the course, one to test it. Both create .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+# The test suite: unit tests plus every notebook executed by nbval, offline (smoke profile).
+TEST_ENV := TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
+PYTEST_ARGS ?=
+
+.PHONY: lab test format check-format clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+		--nbval-cell-timeout=600 --durations=15 $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(PY) tools/nbtidy.py format
+
+check-format: $(STAMP)
+	$(PY) tools/nbtidy.py check
+
+clean:
+	rm -rf $(VENV) results build .pytest_cache

@@ -1,0 +1,218 @@
+"""TFDS image datasets as train/val/test splits, and the input pipelines that feed them.
+
+In ``quick``/``full`` the splits are real TFDS slices (``train[:70%]`` …). In ``smoke`` the
+dataset is mocked by ``tfds.testing.mock_data`` (no download): every split and every slice then
+yields the same random examples, so the mocked examples are loaded once and partitioned by
+index instead — train, val and test stay disjoint in every profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from tlcourse.downloads import download_guard
+from tlcourse.settings import Settings
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A TFDS image-classification dataset the course knows how to split.
+
+    Attributes:
+        name: the TFDS name.
+        splits: TFDS split strings for train, val and test.
+        about: one line for learners.
+    """
+
+    name: str
+    splits: tuple[str, str, str]
+    about: str
+
+
+_SEVENTY_FIFTEEN_FIFTEEN = ("train[:70%]", "train[70%:85%]", "train[85%:]")
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec("tf_flowers", _SEVENTY_FIFTEEN_FIFTEEN,
+                    "3,670 flower photos, 5 classes, one 'train' split (218 MiB)"),
+        DatasetSpec("beans", ("train", "validation", "test"),
+                    "1,295 bean-leaf photos, 3 classes (healthy and two diseases)"),
+        DatasetSpec("colorectal_histology", _SEVENTY_FIFTEEN_FIFTEEN,
+                    "5,000 tissue tiles of 150 px, 8 classes (246 MiB)"),
+        DatasetSpec("oxford_flowers102", ("train", "validation", "test"),
+                    "8,189 flower photos, 102 classes, only 10 training images per class"),
+    )
+}
+
+
+class DatasetSplits(NamedTuple):
+    """Unbatched ``(image uint8 [H, W, 3], label int64)`` datasets and the class names."""
+
+    train_ds: tf.data.Dataset
+    val_ds: tf.data.Dataset
+    test_ds: tf.data.Dataset
+    label_names: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the dataset has."""
+        return len(self.label_names)
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    """Return the course's entry for dataset ``name``; a ValueError lists the valid names."""
+    if name not in DATASETS:
+        raise ValueError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")
+    return DATASETS[name]
+
+
+def split_by_index(ds: tf.data.Dataset, fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+                   ) -> tuple[tf.data.Dataset, tf.data.Dataset, tf.data.Dataset]:
+    """Partition ``ds`` into three disjoint datasets by example index, in cycles of 20.
+
+    Used for mocked data, where TFDS slices all return the same examples. Each block of 20
+    consecutive examples goes ``round(20 * fraction)`` to each part, so small datasets still get
+    examples in every part.
+
+    Example:
+        >>> train_ds, val_ds, test_ds = split_by_index(tf.data.Dataset.range(40))
+        >>> [len(list(part)) for part in (train_ds, val_ds, test_ds)]
+        [28, 6, 6]
+    """
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}.")
+    cycle = 20
+    first = round(cycle * fractions[0])
+    second = first + round(cycle * fractions[1])
+    bounds = [(0, first), (first, second), (second, cycle)]
+    indexed = ds.enumerate()
+
+    def drop_index(index: tf.Tensor, example: tuple) -> tuple:
+        return example
+
+    def part(low: int, high: int) -> tf.data.Dataset:
+        def in_part(index: tf.Tensor, example: tuple) -> tf.Tensor:
+            return (index % cycle >= low) & (index % cycle < high)
+
+        return indexed.filter(in_part).map(drop_index)
+
+    return tuple(part(low, high) for low, high in bounds)
+
+
+def _to_rgb(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    if image.shape[-1] == 1:
+        image = tf.image.grayscale_to_rgb(image)
+    return image, label
+
+
+def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> DatasetSplits:
+    """Load TFDS dataset ``name`` as disjoint train/val/test splits of ``(image, label)`` pairs.
+
+    Real data (quick/full) is downloaded on first use into ``TFDS_DATA_DIR`` (``data/tfds`` in the
+    course). With ``settings.mock_data`` (smoke) nothing is downloaded: ``mock_examples`` random
+    examples with the real label names are partitioned 70/15/15. The training split is cut to
+    ``settings.train_examples_per_class`` examples per class when that is set.
+
+    Args:
+        name: a key of ``DATASETS``.
+        settings: the active profile (``tlcourse.setup()``).
+        data_dir: overrides ``TFDS_DATA_DIR``.
+
+    Raises:
+        ValueError: unknown dataset name.
+        DownloadError: the download failed; the message names the fix.
+
+    Example:
+        >>> train_ds, val_ds, test_ds, label_names = load_splits("tf_flowers", settings)  # doctest: +SKIP
+    """
+    spec = get_dataset_spec(name)
+    if settings.mock_data:
+        with tfds.testing.mock_data(num_examples=settings.mock_examples):
+            everything, info = tfds.load(name, split=spec.splits[0].split("[")[0],
+                                         as_supervised=True, with_info=True, data_dir=data_dir)
+        parts = split_by_index(everything)
+    else:
+        with download_guard(f"the {name} dataset"):
+            parts, info = tfds.load(name, split=list(spec.splits), as_supervised=True,
+                                    with_info=True, data_dir=data_dir)
+    label_names = list(info.features["label"].names)
+    train_ds, val_ds, test_ds = (part.map(_to_rgb) for part in parts)
+    if settings.train_examples_per_class:
+        train_ds = take_per_class(train_ds, settings.train_examples_per_class, len(label_names))
+    return DatasetSplits(train_ds, val_ds, test_ds, label_names)
+
+
+def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: int) -> tf.data.Dataset:
+    """Keep the first ``examples_per_class`` examples of each class, in dataset order.
+
+    Streams through ``ds`` once (no shuffling, so the subset is the same every run).
+
+    Example:
+        >>> ds = tf.data.Dataset.from_tensor_slices(([0., 1., 2., 3.], [0, 0, 1, 0]))
+        >>> [int(y) for _, y in take_per_class(ds, 2, 2)]
+        [0, 0, 1]
+    """
+    if examples_per_class < 1:
+        raise ValueError(f"examples_per_class must be at least 1, got {examples_per_class}.")
+
+    def count(counts: tf.Tensor, example: tuple) -> tuple:
+        label = tf.cast(example[1], tf.int32)
+        keep = counts[label] < examples_per_class
+        counts = tf.tensor_scatter_nd_add(counts, [[label]], [1])
+        return counts, (example, keep)
+
+    def is_kept(example: tuple, keep: tf.Tensor) -> tf.Tensor:
+        return keep
+
+    def drop_flag(example: tuple, keep: tf.Tensor) -> tuple:
+        return example
+
+    return ds.scan(tf.zeros([num_classes], tf.int32), count).filter(is_kept).map(drop_flag)
+
+
+def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool = False,
+            seed: int | None = None, cache: bool = True) -> tf.data.Dataset:
+    """Resize, cache, (shuffle,) batch and prefetch ``(image, label)`` pairs.
+
+    Images are resized to ``image_size`` × ``image_size`` and cached as uint8 (4× less memory
+    than float32), then batched and cast to float32 *still in 0–255*: each model applies its own
+    ``preprocess_input`` (or rescaling) inside, so the same pipeline feeds every backbone.
+
+    Args:
+        ds: unbatched ``(image, label)`` pairs, e.g. from ``load_splits``.
+        image_size: output side in pixels.
+        batch_size: examples per batch.
+        shuffle: shuffle every epoch (training data only).
+        seed: shuffle seed, for runs that repeat exactly.
+        cache: keep the resized images in memory after the first pass.
+
+    Example:
+        >>> train_ds = prepare(splits.train_ds, 160, 32, shuffle=True, seed=42)  # doctest: +SKIP
+    """
+    if image_size < 1 or batch_size < 1:
+        raise ValueError(f"image_size and batch_size must be positive, got {image_size}, {batch_size}.")
+
+    def resize(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = tf.image.resize(image, [image_size, image_size], antialias=True)
+        return tf.saturate_cast(tf.round(image), tf.uint8), label
+
+    ds = ds.map(resize, num_parallel_calls=AUTOTUNE)
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(lambda images, labels: (tf.cast(images, tf.float32), labels),
+                                  num_parallel_calls=AUTOTUNE)
+    return ds.prefetch(AUTOTUNE)
+
+
+def count_examples(ds: tf.data.Dataset) -> int:
+    """Count the examples in a batched dataset by iterating it once (this also fills its cache)."""
+    return sum(int(tf.shape(labels)[0]) for _, labels in ds)

@@ -1,0 +1,198 @@
+"""A catalogue of Keras Applications backbones, plus freezing and head-building helpers.
+
+Notebook 03 writes these steps out in full (``include_top=False``, ``trainable = False``,
+``base_model(x, training=False)``, the head); later notebooks and the tests call the helpers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+from keras import layers
+
+from tlcourse.downloads import download_guard
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """What you need to know to use one pretrained backbone.
+
+    Attributes:
+        name: the ``keras.applications`` class name, e.g. ``"MobileNetV2"``.
+        module: the ``keras.applications`` submodule holding its ``preprocess_input``.
+        min_size: smallest input side Keras accepts with ``include_top=False``.
+        default_size: the input side its ImageNet weights were trained at.
+        feature_dim: channels of its last feature map (the pooled feature size).
+        preprocessing: what ``preprocess_input`` does, in words.
+        imagenet_sizes: input sides that have ImageNet weights, when only some do.
+    """
+
+    name: str
+    module: str
+    min_size: int
+    default_size: int
+    feature_dim: int
+    preprocessing: str
+    imagenet_sizes: tuple[int, ...] | None = None
+
+    @property
+    def constructor(self) -> Callable[..., keras.Model]:
+        """The ``keras.applications`` constructor, e.g. ``keras.applications.MobileNetV2``."""
+        return getattr(keras.applications, self.name)
+
+    @property
+    def preprocess_input(self) -> Callable:
+        """The matching ``keras.applications.<module>.preprocess_input`` (expects 0–255 input)."""
+        return getattr(keras.applications, self.module).preprocess_input
+
+
+_TF_STYLE = "scales 0–255 to [-1, 1]"
+_CAFFE = "RGB→BGR, subtracts the ImageNet channel means (caffe style)"
+_INSIDE = "pass-through: the model rescales inside, so feed 0–255"
+
+BACKBONES: dict[str, Backbone] = {
+    backbone.name: backbone
+    for backbone in (
+        Backbone("MobileNetV2", "mobilenet_v2", 32, 224, 1280, _TF_STYLE, (96, 128, 160, 192, 224)),
+        Backbone("MobileNetV3Small", "mobilenet_v3", 32, 224, 576, _INSIDE),
+        Backbone("EfficientNetB0", "efficientnet", 32, 224, 1280, _INSIDE),
+        Backbone("ResNet50", "resnet50", 32, 224, 2048, _CAFFE),
+        Backbone("VGG16", "vgg16", 32, 224, 512, _CAFFE),
+        Backbone("InceptionV3", "inception_v3", 75, 299, 2048, _TF_STYLE),
+        Backbone("Xception", "xception", 71, 299, 2048, _TF_STYLE),
+    )
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    """Return the catalogue entry for ``name``.
+
+    Raises:
+        ValueError: unknown name; the message lists the valid ones.
+
+    Example:
+        >>> get_backbone("ResNet50").feature_dim
+        2048
+    """
+    if name not in BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
+    return BACKBONES[name]
+
+
+def build_backbone(name: str, image_size: int, weights: str | None = "imagenet") -> keras.Model:
+    """Build ``name`` with ``include_top=False`` for square RGB images of side ``image_size``.
+
+    Checks the input size first (so you get a readable error instead of a deep one), and turns a
+    failed weights download into a ``DownloadError`` that names the fix.
+
+    Args:
+        name: a key of ``BACKBONES``.
+        image_size: input side in pixels, at least the backbone's ``min_size``.
+        weights: ``"imagenet"``, ``None`` (random) or a path to a weights file.
+
+    Example:
+        >>> base_model = build_backbone("MobileNetV2", 96, weights=None)
+        >>> base_model.output_shape
+        (None, 3, 3, 1280)
+    """
+    backbone = get_backbone(name)
+    if image_size < backbone.min_size:
+        raise ValueError(
+            f"{name} needs input images of at least {backbone.min_size} px, got image_size="
+            f"{image_size}. Use image_size >= {backbone.min_size} (it was trained at "
+            f"{backbone.default_size} px)."
+        )
+    if weights == "imagenet" and backbone.imagenet_sizes and image_size not in backbone.imagenet_sizes:
+        raise ValueError(
+            f"{name} has ImageNet weights only for image_size in {backbone.imagenet_sizes}, got "
+            f"{image_size}. Pick one of those sizes."
+        )
+    with download_guard(f"{name} ImageNet weights"):
+        return backbone.constructor(
+            include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
+        )
+
+
+def freeze(model: keras.Model) -> keras.Model:
+    """Freeze every weight of ``model`` (``model.trainable = False``) and return it.
+
+    Remember to ``compile`` again afterwards: ``trainable`` takes effect at compile time.
+    """
+    model.trainable = False
+    return model
+
+
+def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
+    """Make only the top ``num_layers`` layers of ``model`` trainable, BatchNorm layers excepted.
+
+    Every BatchNormalization layer stays frozen (its scale/offset are not trained); call the base
+    with ``training=False`` as well, so its moving statistics stay put. Compile again afterwards.
+
+    Args:
+        model: the backbone (e.g. from ``build_backbone``).
+        num_layers: how many layers, counted from the output, to unfreeze (0 … len(model.layers)).
+
+    Example:
+        >>> base_model = unfreeze_top(build_backbone("MobileNetV2", 96, weights=None), 20)
+    """
+    if not 0 <= num_layers <= len(model.layers):
+        raise ValueError(
+            f"num_layers must be between 0 and {len(model.layers)} (the layers of "
+            f"{model.name}), got {num_layers}."
+        )
+    model.trainable = True
+    cut = len(model.layers) - num_layers
+    for index, layer in enumerate(model.layers):
+        layer.trainable = index >= cut and not isinstance(layer, layers.BatchNormalization)
+    return model
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """Return ``{"trainable": …, "non_trainable": …, "total": …}`` parameter counts.
+
+    Example:
+        >>> count_params(keras.Sequential([keras.Input((3,)), layers.Dense(2)]))
+        {'trainable': 8, 'non_trainable': 0, 'total': 8}
+    """
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
+    return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
+
+
+def build_classifier(
+    backbone_name: str,
+    num_classes: int,
+    image_size: int,
+    weights: str | None = "imagenet",
+    dropout: float = 0.2,
+    augmentation: keras.Layer | None = None,
+) -> tuple[keras.Model, keras.Model]:
+    """Build input → [augmentation] → preprocess_input → frozen base → pooling → dropout → logits.
+
+    Introduced step by step in notebook 03. The base is frozen and called with
+    ``training=False``; the last Dense layer outputs logits (use ``from_logits=True``) in
+    float32, so it also works under mixed precision.
+
+    Returns:
+        ``(model, base_model)``; unfreeze layers of ``base_model`` later for fine-tuning.
+
+    Example:
+        >>> model, base_model = build_classifier("MobileNetV2", 5, 96, weights=None)
+        >>> model.output_shape
+        (None, 5)
+    """
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    backbone = get_backbone(backbone_name)
+    base_model = freeze(build_backbone(backbone_name, image_size, weights))
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = backbone.preprocess_input(x)
+    x = base_model(x, training=False)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=f"{backbone_name}_classifier"), base_model

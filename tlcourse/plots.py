@@ -1,0 +1,145 @@
+"""Plots the notebooks share: image grids, learning curves, accuracy vs labels, confusion matrix.
+
+Every function returns its matplotlib ``Figure``; in a notebook, assign it
+(``figure = plot_history(...)``) and Jupyter shows it once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from sklearn.metrics import ConfusionMatrixDisplay
+
+
+def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence[str] | None = None,
+                max_images: int = 12, columns: int = 6, predictions: Sequence[int] | None = None,
+                ) -> Figure:
+    """Show a grid of images titled with their labels (and predictions, red when wrong).
+
+    Args:
+        images: ``[N, H, W, 3]`` in 0–255 (uint8 or float) or 0–1 floats.
+        labels: class indices.
+        label_names: names for the indices; default the indices themselves.
+        max_images: show at most this many.
+        columns: images per row.
+        predictions: predicted class indices, shown after the label.
+
+    Example:
+        >>> images, labels = next(iter(train_ds))  # doctest: +SKIP
+        >>> figure = show_images(images, labels, label_names)  # doctest: +SKIP
+    """
+    images = np.asarray(images)[:max_images]
+    labels = np.asarray(labels)[: len(images)]
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"images must have shape [N, H, W, C] with N >= 1, got {images.shape}.")
+    if images.dtype != np.uint8:
+        images = images * 255 if images.max() <= 1.0 else images
+        images = np.clip(images, 0, 255).astype(np.uint8)
+    name = (lambda index: str(label_names[index])) if label_names is not None else str
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(images):
+            continue
+        axis.imshow(images[index].squeeze(), cmap="gray" if images.shape[-1] == 1 else None)
+        title, color = name(int(labels[index])), "black"
+        if predictions is not None:
+            predicted = int(predictions[index])
+            title += f"\n→ {name(predicted)}"
+            color = "black" if predicted == int(labels[index]) else "red"
+        axis.set_title(title, fontsize=9, color=color)
+    figure.tight_layout()
+    return figure
+
+
+def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[int] = (),
+                 metrics: Sequence[str] = ("accuracy", "loss"), title: str = "") -> Figure:
+    """Plot training and validation curves, with a dashed line where each later phase starts.
+
+    Args:
+        history: ``fit(...).history`` or the merged dict from ``training.merge_histories``.
+        phase_starts: epochs where a new phase starts (e.g. fine-tuning), from ``merge_histories``.
+        metrics: which metrics to plot, one panel each (``val_<metric>`` is added when present).
+        title: figure title.
+    """
+    history = getattr(history, "history", history)
+    missing = [metric for metric in metrics if metric not in history]
+    if missing:
+        raise ValueError(f"history has no {missing}; it has {sorted(history)}. Pass metrics= from those.")
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
+    for axis, metric in zip(axes.flat, metrics):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        axis.plot(epochs, history[metric], "o-", label=f"train {metric}")
+        if f"val_{metric}" in history:
+            axis.plot(epochs, history[f"val_{metric}"], "s--", label=f"val {metric}")
+        for start in phase_starts:
+            axis.axvline(start + 0.5, color="gray", linestyle=":", label="fine-tuning starts")
+        axis.set_xlabel("epoch")
+        axis.set_title(metric)
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
+def summarize_accuracy(rows: Sequence[Mapping], x: str = "labels_per_class",
+                       ) -> dict[str, dict[int, tuple[float, float, int]]]:
+    """Group result rows by method and ``x``: ``{method: {x: (mean, std, count)}}``.
+
+    Each row is a mapping with ``method``, ``x`` and ``test_accuracy`` (one seed's result).
+    """
+    grouped: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        grouped[row["method"]][row[x]].append(float(row["test_accuracy"]))
+    return {method: {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in sorted(by_x.items())}
+            for method, by_x in grouped.items()}
+
+
+def plot_accuracy_vs_labels(rows: Sequence[Mapping], x: str = "labels_per_class",
+                            chance: float | None = None, title: str = "") -> Figure:
+    """Plot mean test accuracy (± one standard deviation over seeds) against labels per class.
+
+    Args:
+        rows: one mapping per run, with ``method``, ``x`` and ``test_accuracy``.
+        x: the key holding the number of labelled examples per class.
+        chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
+        title: figure title.
+    """
+    if not rows:
+        raise ValueError("rows is empty: pass the list of results (method, labels_per_class, test_accuracy).")
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for method, by_x in summarize_accuracy(rows, x).items():
+        xs = list(by_x)
+        means = [by_x[key][0] for key in xs]
+        stds = [by_x[key][1] for key in xs]
+        axis.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label=method)
+    if chance is not None:
+        axis.axhline(chance, color="gray", linestyle=":", label="chance")
+    axis.set_xscale("log")
+    axis.set_xticks(sorted({row[x] for row in rows}))
+    axis.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    axis.set_xlabel("labelled examples per class (log scale)")
+    axis.set_ylabel("test accuracy")
+    axis.set_ylim(0, 1)
+    axis.legend()
+    axis.set_title(title or "Test accuracy vs labels per class (mean ± std over seeds)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str],
+                          normalize: str | None = "true") -> Figure:
+    """Plot scikit-learn's confusion matrix (rows: true class; normalised per row by default)."""
+    figure, axis = plt.subplots(figsize=(1.2 * len(label_names) + 2, 1.2 * len(label_names) + 1))
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=list(range(len(label_names))), display_labels=list(label_names),
+        normalize=normalize, ax=axis, colorbar=False, xticks_rotation=45,
+        values_format=".2f" if normalize else "d")
+    figure.tight_layout()
+    return figure

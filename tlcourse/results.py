@@ -1,0 +1,108 @@
+"""Small JSON result records, so later notebooks can compare against earlier ones.
+
+One file per experiment and profile: ``results/<profile>/<name>.json`` (``tlcourse.paths``
+says where ``results/`` is). Smoke runs never overwrite a real run's record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tlcourse.paths import results_dir
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise ValueError(
+            f"Result name {name!r} must be lowercase letters, digits, '_' or '-' "
+            "(it becomes a file name), e.g. '02_scratch_cnn'."
+        )
+
+
+def result_path(name: str, profile: str) -> Path:
+    """Return the JSON file of result ``name`` for ``profile``."""
+    _check_name(name)
+    return results_dir() / profile / f"{name}.json"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ValueError(f"Cannot store {type(value).__name__} {value!r} in a result record: use "
+                     "numbers, strings, lists or dicts.")
+
+
+def save_result(name: str, profile: str, **fields: Any) -> Path:
+    """Write a result record and return its path. Numbers from NumPy/Keras are converted.
+
+    Args:
+        name: the experiment, e.g. ``"02_scratch_cnn"``.
+        profile: the profile it ran in (``settings.name``).
+        **fields: what to keep: accuracies, parameter counts, seconds, epochs…
+
+    Example:
+        >>> save_result("02_scratch_cnn", "smoke", test_accuracy=0.25)  # doctest: +SKIP
+        PosixPath('.../results/smoke/02_scratch_cnn.json')
+    """
+    path = result_path(name, profile)
+    record = {"name": name, "profile": profile,
+              "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_result(name: str, profile: str) -> dict[str, Any] | None:
+    """Return the record saved by ``save_result(name, profile, ...)``, or ``None`` if there is none.
+
+    Example:
+        >>> load_result("no_such_experiment", "smoke") is None
+        True
+    """
+    path = result_path(name, profile)
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Result file {path} is not valid JSON ({error}). Delete it and rerun "
+                         "the notebook that writes it.") from error
+
+
+def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """Format ``rows`` as an aligned text table of ``columns`` (floats with 3 digits).
+
+    Example:
+        >>> print(format_table([{"model": "cnn", "accuracy": 0.5}], ["model", "accuracy"]))
+        model  accuracy
+        cnn       0.500
+    """
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return f"{value:.3f}"
+        return "—" if value is None else str(value)
+
+    table = [columns] + [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    lines = []
+    for line_number, line in enumerate(table):
+        parts = [text.ljust(width) if line_number == 0 or i == 0 else text.rjust(width)
+                 for i, (text, width) in enumerate(zip(line, widths))]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)

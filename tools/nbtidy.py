@@ -1,0 +1,115 @@
+"""Keep the course notebooks clean: stripped, normalised, with generated badge and install cell.
+
+    python tools/nbtidy.py format   # rewrite every notebook in place (what `make format` runs)
+    python tools/nbtidy.py check    # list what `format` would change; exit 1 if anything
+
+Rules:
+- no outputs, no execution counts; cell metadata only keeps ``jupyter`` (hidden source);
+- notebook metadata is just the Python 3 kernelspec;
+- nbformat 4.5 with unique cell ids (existing ids are kept);
+- JSON with sorted keys, indent 1, a final newline;
+- the "Open in Colab" badge in the first cell and the Colab install cell are generated from
+  ``[tool.tlcourse]`` in pyproject.toml (repository and branch), so they can't drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+INSTALL_MARKER = "# Colab only: install the course helpers"
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def repository() -> tuple[str, str]:
+    """Return ``(owner/name, branch)`` from pyproject.toml's ``[tool.tlcourse]``."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["tlcourse"]
+    return config["repository"], config["branch"]
+
+
+def badge_line(path: Path) -> str:
+    repo, branch = repository()
+    url = f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{path.name}"
+    return f"[![Open In Colab]({BADGE_SVG})]({url})"
+
+
+def install_cell_source() -> str:
+    repo, branch = repository()
+    return (
+        f"{INSTALL_MARKER} (Colab's TensorFlow and Keras stay as they are).\n"
+        "import sys\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install -q "tlcourse @ git+https://github.com/{repo}.git@{branch}"'
+    )
+
+
+def _source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def tidy(notebook: dict, path: Path) -> dict:
+    """Return the normalised form of ``notebook`` (a parsed .ipynb) stored at ``path``."""
+    cells, seen = [], set()
+    for index, cell in enumerate(notebook.get("cells", [])):
+        source = _source(cell)
+        if index == 0 and cell["cell_type"] == "markdown":
+            source = "\n".join(badge_line(path) if BADGE_SVG in line else line
+                               for line in source.split("\n"))
+        if cell["cell_type"] == "code" and source.startswith(INSTALL_MARKER):
+            source = install_cell_source()
+        cell_id = cell.get("id")
+        if not cell_id or cell_id in seen:
+            cell_id = hashlib.sha1(f"{path.name}:{index}:{source}".encode()).hexdigest()[:8]
+        seen.add(cell_id)
+        clean = {"cell_type": cell["cell_type"], "id": cell_id, "source": source,
+                 "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k == "jupyter"}}
+        if cell["cell_type"] == "code":
+            clean.update(outputs=[], execution_count=None)
+        cells.append(clean)
+    return {"cells": cells, "metadata": {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
+def render(notebook: dict) -> str:
+    """Serialise like the committed notebooks: sorted keys, indent 1, source as a list of lines."""
+    notebook = json.loads(json.dumps(notebook))
+    for cell in notebook["cells"]:
+        cell["source"] = cell["source"].splitlines(keepends=True)
+    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def tidied_text(path: Path) -> str:
+    """Return what ``format`` would write for ``path``."""
+    return render(tidy(json.loads(path.read_text()), path))
+
+
+def notebook_paths(folder: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(folder.glob("*.ipynb"))
+
+
+def main(argv: list[str], folder: Path = NOTEBOOKS) -> int:
+    if len(argv) != 1 or argv[0] not in ("format", "check"):
+        print(__doc__)
+        return 2
+    changed = []
+    for path in notebook_paths(folder):
+        text = tidied_text(path)
+        if text != path.read_text():
+            changed.append(path)
+            if argv[0] == "format":
+                path.write_text(text)
+    verb = "reformatted" if argv[0] == "format" else "needs `make format`"
+    for path in changed:
+        print(f"{path}: {verb}")
+    return 1 if changed and argv[0] == "check" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tlcourse.downloads import download_guard
+from tlcourse.downloads import download_guard, require_network
 from tlcourse.settings import Settings
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -139,6 +139,8 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
                                          as_supervised=True, with_info=True, data_dir=data_dir)
         parts = split_by_index(everything)
     else:
+        if not tfds.builder(name, data_dir=data_dir).is_prepared():
+            require_network(f"the {name} dataset")
         with download_guard(f"the {name} dataset"):
             parts, info = tfds.load(name, split=list(spec.splits), as_supervised=True,
                                     with_info=True, data_dir=data_dir)

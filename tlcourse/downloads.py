@@ -8,6 +8,7 @@ The course never falls back silently to something else when a download fails: it
 from __future__ import annotations
 
 import contextlib
+import socket
 import ssl
 import urllib.error
 from collections.abc import Iterator
@@ -72,3 +73,15 @@ def download_guard(what: str) -> Iterator[None]:
         if isinstance(error, DownloadError) or not looks_like_download_failure(error):
             raise
         raise DownloadError(f"Could not download {what}: {error}\n{FIX}") from error
+
+
+def require_network(what: str, host: str = "storage.googleapis.com") -> None:
+    """Raise ``DownloadError`` at once when ``host`` cannot be resolved (no network, no DNS).
+
+    TFDS retries a download for minutes before it gives up; this check fails in a second with
+    the fix instead. It decides nothing else: with a network, the download itself proceeds.
+    """
+    try:
+        socket.getaddrinfo(host, 443)
+    except OSError as error:
+        raise DownloadError(f"Could not download {what}: {host} is unreachable ({error}).\n{FIX}") from error

@@ -86,23 +86,25 @@ def load_result(name: str, profile: str) -> dict[str, Any] | None:
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """Format ``rows`` as an aligned text table of ``columns`` (floats with 3 digits).
+    """Format ``rows`` as an aligned text table of ``columns``: numbers right, text left.
+
+    Floats get 3 decimals; a missing value shows as ``—``.
 
     Example:
         >>> print(format_table([{"model": "cnn", "accuracy": 0.5}], ["model", "accuracy"]))
         model  accuracy
         cnn       0.500
     """
-    def cell(value: Any) -> str:
-        if isinstance(value, float):
-            return f"{value:.3f}"
-        return "—" if value is None else str(value)
+    def cell(value: Any) -> tuple[str, bool]:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            return ("—" if value is None else str(value)), False
+        return (f"{value:.3f}" if isinstance(value, (float, np.floating)) else str(value)), True
 
-    table = [columns] + [[cell(row.get(column)) for column in columns] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
-    lines = []
-    for line_number, line in enumerate(table):
-        parts = [text.ljust(width) if line_number == 0 or i == 0 else text.rjust(width)
-                 for i, (text, width) in enumerate(zip(line, widths))]
+    body = [[cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max([len(column)] + [len(line[i][0]) for line in body]) for i, column in enumerate(columns)]
+    lines = ["  ".join(column.ljust(width) for column, width in zip(columns, widths)).rstrip()]
+    for line in body:
+        parts = [text.rjust(width) if numeric else text.ljust(width)
+                 for (text, numeric), width in zip(line, widths)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)

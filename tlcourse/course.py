@@ -1,0 +1,58 @@
+"""The course map: every notebook, the article step it teaches, and what you learn.
+
+Notebook 00 renders it; a test checks it against the files in ``notebooks/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One notebook of the course. ``available`` is False for lessons still being written."""
+
+    number: int
+    slug: str
+    article_step: str
+    you_learn: str
+    available: bool
+
+    @property
+    def filename(self) -> str:
+        """The notebook's file name in ``notebooks/``."""
+        return f"{self.number:02d}_{self.slug}.ipynb"
+
+
+COURSE_MAP: tuple[Lesson, ...] = (
+    Lesson(0, "setup_and_course_map", "Before you start",
+           "check your setup, the three profiles, downloads and the cache, this map", True),
+    Lesson(1, "what_is_transfer_learning", "What transfer learning is",
+           "reuse a CNN trained on one task for another, offline, and measure the gain", True),
+    Lesson(2, "normal_training_from_scratch", "How it works: normal training",
+           "train a small CNN from scratch on flowers: time, parameters, accuracy", True),
+    Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
+           "MobileNetV2 frozen, BatchNorm and training=False, a new head, compare with 02", True),
+    Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
+           "time and compute of scratch vs transfer, cached features", False),
+    Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
+           "accuracy vs examples per class, with error bars over seeds", False),
+    Lesson(6, "advantage_generalization", "Advantages: better generalization",
+           "train/test gaps and accuracy under shifted test images", False),
+    Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
+           "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", False),
+    Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
+           "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", False),
+    Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
+           "test-set discipline, confusion matrices, comparing models fairly", False),
+    Lesson(10, "applications_vision_and_healthcare", "Applications: image recognition, healthcare",
+           "new image domains, including medical tissue images", False),
+    Lesson(11, "applications_nlp_bert", "Applications: NLP with BERT-style models",
+           "fine-tune a small BERT from KerasHub for sentiment", False),
+    Lesson(12, "when_transfer_does_not_help", "When transfer learning does not help",
+           "easy targets, distant domains and negative transfer, measured", False),
+    Lesson(13, "applications_speech", "Applications: speech and audio",
+           "pretrained audio embeddings for spoken words", False),
+    Lesson(14, "applications_detection", "Applications: robotics, detection and localization",
+           "pretrained detectors and box regression on a frozen base", False),
+)

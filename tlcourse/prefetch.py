@@ -1,0 +1,74 @@
+"""Download everything the course needs ahead of time: ``python -m tlcourse prefetch``.
+
+Run it once while online (before a class, before a flight). Datasets go to ``TFDS_DATA_DIR``
+and weights to ``KERAS_HOME`` — the course's ``data/`` folder in a clone. Later runs find them
+there and download nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tlcourse.downloads import DownloadError, download_guard, require_network
+
+# What notebooks 00–03 need. More items join as notebooks are added.
+DATASETS = ("tf_flowers",)
+WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224))
+
+
+def prefetch_dataset(name: str) -> None:
+    """Download and prepare TFDS dataset ``name`` into ``TFDS_DATA_DIR`` (no-op when present)."""
+    import tensorflow_datasets as tfds
+
+    from tlcourse.data import get_dataset_spec
+
+    get_dataset_spec(name)  # unknown names: ValueError listing the valid ones
+    builder = tfds.builder(name)
+    if builder.is_prepared():
+        return
+    require_network(f"the {name} dataset")
+    with download_guard(f"the {name} dataset"):
+        builder.download_and_prepare()
+
+
+def prefetch_weights(backbone: str, image_size: int) -> None:
+    """Download ``backbone``'s ImageNet weights (no top) into ``KERAS_HOME`` (no-op when present)."""
+    from tlcourse.models import build_backbone
+
+    build_backbone(backbone, image_size, weights="imagenet")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line: ``python -m tlcourse prefetch [--datasets ...] [--backbones ...]``."""
+    parser = argparse.ArgumentParser(prog="python -m tlcourse", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("prefetch", help="download the course's datasets and weights")
+    fetch.add_argument("--datasets", nargs="*", default=list(DATASETS), help="TFDS names")
+    fetch.add_argument("--backbones", nargs="*", default=[f"{b}@{s}" for b, s in WEIGHTS],
+                       help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224")
+    args = parser.parse_args(argv)
+
+    from tlcourse.paths import configure_caches
+
+    for key, value in configure_caches().items():
+        print(f"{key}: {value}")
+    failures = 0
+    jobs = [(f"dataset {name}", prefetch_dataset, (name,)) for name in args.datasets]
+    for item in args.backbones:
+        name, _, size = item.partition("@")
+        if not size.isdigit():
+            parser.error(f"--backbones takes NAME@SIZE items such as MobileNetV2@224, got {item!r}")
+        jobs.append((f"weights {name} @ {size} px", prefetch_weights, (name, int(size))))
+    for label, job, job_args in jobs:
+        print(f"… {label}", flush=True)
+        try:
+            job(*job_args)
+        except (DownloadError, ValueError) as error:
+            failures += 1
+            print(f"✗ {label}: {error}", file=sys.stderr)
+        else:
+            print(f"✓ {label}")
+    print(f"{len(jobs) - failures} of {len(jobs)} ready.")
+    return 1 if failures else 0

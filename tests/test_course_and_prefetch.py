@@ -1,0 +1,65 @@
+"""The course map matches the notebooks; `python -m tlcourse prefetch` reports failures clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tlcourse import prefetch
+from tlcourse.course import COURSE_MAP
+from tlcourse.downloads import DownloadError
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def test_course_map_matches_notebooks_folder():
+    on_disk = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    ready = sorted(lesson.filename for lesson in COURSE_MAP if lesson.available)
+    assert ready == on_disk, "mark a lesson available in tlcourse/course.py exactly when its notebook exists"
+    numbers = [lesson.number for lesson in COURSE_MAP]
+    assert numbers == list(range(len(COURSE_MAP))), f"lesson numbers must run 0, 1, 2, …: {numbers}"
+
+
+def test_prefetch_reports_each_failure_and_exits_nonzero(monkeypatch, capsys):
+    def offline(*args):
+        raise DownloadError("Could not download X: no network.\nFix: python -m tlcourse prefetch")
+
+    monkeypatch.setattr(prefetch, "prefetch_dataset", offline)
+    monkeypatch.setattr(prefetch, "prefetch_weights", offline)
+    assert prefetch.main(["prefetch", "--datasets", "tf_flowers", "--backbones", "MobileNetV2@160"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.count("✗") == 2 and "no network" in captured.err
+    assert "0 of 2 ready." in captured.out
+
+
+def test_prefetch_succeeds_when_every_job_does(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(prefetch, "prefetch_dataset", lambda name: calls.append(name))
+    monkeypatch.setattr(prefetch, "prefetch_weights", lambda name, size: calls.append((name, size)))
+    assert prefetch.main(["prefetch"]) == 0
+    assert calls == list(prefetch.DATASETS) + list(prefetch.WEIGHTS)
+    assert f"{len(calls)} of {len(calls)} ready." in capsys.readouterr().out
+
+
+def test_prefetch_rejects_malformed_backbone_items():
+    with pytest.raises(SystemExit):
+        prefetch.main(["prefetch", "--datasets", "--backbones", "MobileNetV2"])
+
+
+def test_prefetch_names_unknown_items_without_downloading(capsys):
+    assert prefetch.main(["prefetch", "--datasets", "no_such_set", "--backbones", "ResNet9@224"]) == 1
+    err = capsys.readouterr().err
+    assert "Choose one of: tf_flowers" in err and "Choose one of: MobileNetV2" in err
+
+
+def test_real_weights_download_offline_fails_with_the_fix(monkeypatch):
+    import keras
+
+    def no_network(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/x.h5: None -- [Errno -2]")
+
+    monkeypatch.setattr(keras.utils, "get_file", no_network)
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", no_network, raising=False)
+    with pytest.raises(DownloadError, match="TLCOURSE_PROFILE=smoke"):
+        prefetch.prefetch_weights("MobileNetV2", 96)

@@ -92,6 +92,9 @@ def split_by_index(ds: tf.data.Dataset, fractions: tuple[float, float, float] = 
     first = round(cycle * fractions[0])
     second = first + round(cycle * fractions[1])
     bounds = [(0, first), (first, second), (second, cycle)]
+    if any(low >= high for low, high in bounds):
+        raise ValueError(f"fractions {fractions} leave a part empty (each gets round(20 * fraction) "
+                         "of every 20 examples): make every fraction at least 0.05.")
     indexed = ds.enumerate()
 
     def drop_index(index: tf.Tensor, example: tuple) -> tuple:

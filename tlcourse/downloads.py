@@ -22,9 +22,11 @@ FIX = (
 
 # Exception types and message fragments that mean "the download did not work".
 _NETWORK_ERRORS = (urllib.error.URLError, ConnectionError, TimeoutError, ssl.SSLError)
-_NETWORK_WORDS = ("url fetch failure", "failed to establish", "name resolution", "connection",
-                  "timed out", "temporary failure", "ssl", "max retries", "http error",
-                  "network is unreachable", "nodename nor servname")
+_NETWORK_WORDS = ("url fetch failure", "failed to establish a new connection", "connection refused",
+                  "connection reset", "connection aborted", "name or service not known",
+                  "temporary failure in name resolution", "nodename nor servname",
+                  "network is unreachable", "max retries exceeded", "certificate verify failed",
+                  "read timed out", "connect timeout", "http error 4", "http error 5")
 
 
 class DownloadError(RuntimeError):

@@ -32,10 +32,11 @@ def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence
         >>> images, labels = next(iter(train_ds))  # doctest: +SKIP
         >>> figure = show_images(images, labels, label_names)  # doctest: +SKIP
     """
-    images = np.asarray(images)[:max_images]
-    labels = np.asarray(labels)[: len(images)]
-    if images.ndim != 4 or len(images) == 0:
+    images = np.asarray(images)
+    if images.ndim != 4 or len(images) == 0:  # before slicing, so the message shows what was passed
         raise ValueError(f"images must have shape [N, H, W, C] with N >= 1, got {images.shape}.")
+    images = images[:max_images]
+    labels = np.asarray(labels)[: len(images)]
     if images.dtype != np.uint8:
         images = images * 255 if images.max() <= 1.0 else images
         images = np.clip(images, 0, 255).astype(np.uint8)
@@ -77,8 +78,9 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
         axis.plot(epochs, history[metric], "o-", label=f"train {metric}")
         if f"val_{metric}" in history:
             axis.plot(epochs, history[f"val_{metric}"], "s--", label=f"val {metric}")
-        for start in phase_starts:
-            axis.axvline(start + 0.5, color="gray", linestyle=":", label="fine-tuning starts")
+        for number, start in enumerate(phase_starts):
+            axis.axvline(start + 0.5, color="gray", linestyle=":",
+                         label="fine-tuning starts" if number == 0 else None)
         axis.set_xlabel("epoch")
         axis.set_title(metric)
         axis.legend(fontsize=8)

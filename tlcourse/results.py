@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.paths import results_dir
+from tlcourse.settings import PROFILES
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -30,6 +31,8 @@ def _check_name(name: str) -> None:
 def result_path(name: str, profile: str) -> Path:
     """Return the JSON file of result ``name`` for ``profile``."""
     _check_name(name)
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}: pass settings.name, one of {sorted(PROFILES)}.")
     return results_dir() / profile / f"{name}.json"
 
 
@@ -38,6 +41,8 @@ def _plain(value: Any) -> Any:
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # TF / Keras tensors
+        value = np.asarray(value.numpy())
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -61,6 +66,9 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
         PosixPath('.../results/smoke/02_scratch_cnn.json')
     """
     path = result_path(name, profile)
+    reserved = {"name", "profile", "saved"} & set(fields)
+    if reserved:
+        raise ValueError(f"{sorted(reserved)} are filled in by save_result; rename those fields.")
     record = {"name": name, "profile": profile,
               "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields)}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,11 +86,14 @@ def load_result(name: str, profile: str) -> dict[str, Any] | None:
     path = result_path(name, profile)
     if not path.is_file():
         return None
+    fix = "Delete it and rerun the notebook that writes it."
     try:
-        return json.loads(path.read_text())
+        record = json.loads(path.read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"Result file {path} is not valid JSON ({error}). Delete it and rerun "
-                         "the notebook that writes it.") from error
+        raise ValueError(f"Result file {path} is not valid JSON ({error}). {fix}") from error
+    if not isinstance(record, dict):
+        raise ValueError(f"Result file {path} holds a {type(record).__name__}, not a record. {fix}")
+    return record
 
 
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:

@@ -1,0 +1,168 @@
+"""The shared plots (``plots.py``): each returns a Figure and rejects bad input clearly."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from tlcourse.plots import (plot_accuracy_vs_labels, plot_confusion_matrix, plot_history,  # noqa: E402
+                            show_images, summarize_accuracy)
+
+NAMES = ["daisy", "roses", "tulips"]
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def image_axes(figure: Figure) -> list:
+    return [axis for axis in figure.axes if axis.images]
+
+
+# --- show_images ------------------------------------------------------------------------------
+
+def test_show_images_grid_titles_and_mistakes_in_red():
+    images = np.random.default_rng(0).integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    figure = show_images(images, [0, 1, 2, 0, 1], NAMES, columns=3, predictions=[0, 2, 2, 0, 1])
+    assert isinstance(figure, Figure)
+    assert len(figure.axes) == 6  # 2 rows × 3 columns, the last one empty
+    shown = image_axes(figure)
+    assert len(shown) == 5
+    assert shown[0].get_title() == "daisy\n→ daisy"
+    assert shown[1].get_title() == "roses\n→ tulips"
+    assert matplotlib.colors.same_color(shown[1].title.get_color(), "red")
+    assert matplotlib.colors.same_color(shown[0].title.get_color(), "black")
+    np.testing.assert_array_equal(shown[2].images[0].get_array(), images[2])
+
+
+def test_show_images_limits_the_count_and_defaults_to_indices():
+    images = np.zeros((20, 4, 4, 3), np.uint8)
+    figure = show_images(images, list(range(20)), max_images=4, columns=2)
+    shown = image_axes(figure)
+    assert len(shown) == 4 and [axis.get_title() for axis in shown] == ["0", "1", "2", "3"]
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0])
+def test_show_images_accepts_float_images_in_either_range(scale):
+    images = np.full((2, 4, 4, 3), 0.5, np.float32) * scale
+    shown = image_axes(show_images(images, [0, 1]))
+    pixels = np.asarray(shown[0].images[0].get_array())
+    assert pixels.dtype == np.uint8 and np.all(np.abs(pixels.astype(int) - 127) <= 1)
+
+
+def test_show_images_grayscale():
+    figure = show_images(np.zeros((2, 6, 6, 1), np.uint8), [0, 1])
+    image = image_axes(figure)[0].images[0]
+    assert image.get_array().shape == (6, 6) and image.get_cmap().name == "gray"
+
+
+@pytest.mark.parametrize("bad", [np.zeros((0, 4, 4, 3)), np.zeros((4, 4, 3)), np.zeros((96, 96, 3))])
+def test_show_images_rejects_a_bad_shape(bad):
+    with pytest.raises(ValueError) as caught:
+        show_images(bad, [])
+    assert "[N, H, W, C]" in str(caught.value) and str(bad.shape) in str(caught.value)
+
+
+# --- plot_history -----------------------------------------------------------------------------
+
+HISTORY = {"loss": [2.0, 1.5, 1.2, 0.9], "val_loss": [2.1, 1.7, 1.4, 1.3],
+           "accuracy": [0.3, 0.5, 0.6, 0.7], "val_accuracy": [0.3, 0.4, 0.55, 0.6]}
+
+
+def test_plot_history_panels_curves_and_phase_marker():
+    figure = plot_history(HISTORY, phase_starts=[2], title="MobileNetV2")
+    assert isinstance(figure, Figure) and len(figure.axes) == 2
+    accuracy_axis, loss_axis = figure.axes
+    assert accuracy_axis.get_title() == "accuracy" and loss_axis.get_title() == "loss"
+    labels = [line.get_label() for line in accuracy_axis.get_lines()]
+    assert labels == ["train accuracy", "val accuracy", "fine-tuning starts"]
+    train_line = accuracy_axis.get_lines()[0]
+    assert list(train_line.get_xdata()) == [1, 2, 3, 4] and list(train_line.get_ydata()) == HISTORY["accuracy"]
+    assert list(accuracy_axis.get_lines()[2].get_xdata()) == [2.5, 2.5], "between epoch 2 and 3"
+    assert figure._suptitle.get_text() == "MobileNetV2"
+
+
+def test_plot_history_without_validation_or_phases():
+    figure = plot_history({"loss": [1.0, 0.5]}, metrics=["loss"])
+    assert len(figure.axes) == 1
+    assert [line.get_label() for line in figure.axes[0].get_lines()] == ["train loss"]
+
+
+def test_plot_history_accepts_a_keras_history_object():
+    class History:
+        history = {"accuracy": [0.1], "loss": [1.0]}
+
+    assert len(plot_history(History()).axes) == 2
+
+
+def test_plot_history_missing_metric_names_the_available_ones():
+    with pytest.raises(ValueError) as caught:
+        plot_history({"loss": [1.0], "val_loss": [1.1]})
+    message = str(caught.value)
+    assert "['accuracy']" in message and "['loss', 'val_loss']" in message and "metrics=" in message
+
+
+# --- summarize_accuracy and plot_accuracy_vs_labels -----------------------------------------------
+
+ROWS = [
+    {"method": "scratch", "labels_per_class": 10, "test_accuracy": 0.2},
+    {"method": "scratch", "labels_per_class": 10, "test_accuracy": 0.4},
+    {"method": "scratch", "labels_per_class": 1, "test_accuracy": 0.1},
+    {"method": "frozen", "labels_per_class": 1, "test_accuracy": np.float32(0.5)},
+    {"method": "frozen", "labels_per_class": 10, "test_accuracy": 0.9},
+]
+
+
+def test_summarize_accuracy_means_stds_counts_sorted_by_x():
+    summary = summarize_accuracy(ROWS)
+    assert set(summary) == {"scratch", "frozen"}
+    assert list(summary["scratch"]) == [1, 10]
+    mean, std, count = summary["scratch"][10]
+    assert (mean, std, count) == (pytest.approx(0.3), pytest.approx(0.1), 2)
+    assert summary["frozen"][1] == (pytest.approx(0.5), 0.0, 1)
+
+
+def test_summarize_accuracy_other_x_key():
+    rows = [{"method": "m", "shots": 3, "test_accuracy": 0.5}, {"method": "m", "shots": 3, "test_accuracy": 0.7}]
+    assert summarize_accuracy(rows, x="shots") == {"m": {3: (pytest.approx(0.6), pytest.approx(0.1), 2)}}
+
+
+def test_plot_accuracy_vs_labels_draws_each_method_and_chance():
+    figure = plot_accuracy_vs_labels(ROWS, chance=1 / 3, title="flowers")
+    assert isinstance(figure, Figure)
+    axis = figure.axes[0]
+    assert axis.get_xscale() == "log" and axis.get_ylim() == (0, 1)
+    assert axis.get_title() == "flowers"
+    legend = [text.get_text() for text in axis.get_legend().get_texts()]
+    assert set(legend) == {"scratch", "frozen", "chance"}
+    assert list(axis.get_xticks()) == [1, 10]
+
+
+def test_plot_accuracy_vs_labels_rejects_no_rows():
+    with pytest.raises(ValueError, match="rows is empty"):
+        plot_accuracy_vs_labels([])
+
+
+# --- plot_confusion_matrix --------------------------------------------------------------------
+
+def test_plot_confusion_matrix_normalised_per_true_class():
+    figure = plot_confusion_matrix([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], NAMES)
+    assert isinstance(figure, Figure)
+    matrix = np.asarray(figure.axes[0].images[0].get_array())
+    np.testing.assert_allclose(matrix, [[0.5, 0.5, 0], [0, 1, 0], [0.5, 0, 0.5]])
+    assert [label.get_text() for label in figure.axes[0].get_yticklabels()] == NAMES
+
+
+def test_plot_confusion_matrix_counts_and_absent_classes():
+    figure = plot_confusion_matrix([0, 0, 1], [0, 1, 1], NAMES, normalize=None)
+    matrix = np.asarray(figure.axes[0].images[0].get_array())
+    assert matrix.shape == (3, 3), "every named class gets a row, even one with no examples"
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [0, 0, 0]])

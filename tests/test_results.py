@@ -1,0 +1,148 @@
+"""JSON result records and the comparison table (``results.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tlcourse.results import format_table, load_result, result_path, save_result
+
+
+@pytest.fixture(autouse=True)
+def results_in_tmp(monkeypatch, tmp_path):
+    """Write every record under a temporary folder, never into the course's results/."""
+    monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_result_path_is_per_profile(results_in_tmp):
+    assert result_path("02_scratch_cnn", "smoke") == results_in_tmp / "smoke" / "02_scratch_cnn.json"
+    assert result_path("02_scratch_cnn", "quick") != result_path("02_scratch_cnn", "smoke")
+
+
+def test_save_and_load_round_trip(results_in_tmp):
+    path = save_result("03_frozen-head", "smoke", test_accuracy=0.5, epochs=3, backbone="MobileNetV2",
+                       history={"loss": [2.0, 1.5]}, note=None, ok=True)
+    assert path == results_in_tmp / "smoke" / "03_frozen-head.json"
+    assert path.is_file()
+    record = load_result("03_frozen-head", "smoke")
+    assert record["name"] == "03_frozen-head" and record["profile"] == "smoke"
+    assert record["test_accuracy"] == 0.5 and record["epochs"] == 3
+    assert record["backbone"] == "MobileNetV2" and record["history"] == {"loss": [2.0, 1.5]}
+    assert record["note"] is None and record["ok"] is True
+    assert isinstance(record["saved"], str) and "T" in record["saved"]
+
+
+def test_numpy_values_are_converted(results_in_tmp):
+    save_result("numpy", "smoke", accuracy=np.float32(0.25), count=np.int64(7), flag=np.bool_(True),
+                curve=np.array([1.0, 2.0]), nested={"a": (np.float64(1.5), np.int32(2))},
+                shape=(None, 5))
+    record = load_result("numpy", "smoke")
+    assert record["accuracy"] == 0.25 and isinstance(record["accuracy"], float)
+    assert record["count"] == 7 and isinstance(record["count"], int)
+    assert record["flag"] is True
+    assert record["curve"] == [1.0, 2.0]
+    assert record["nested"] == {"a": [1.5, 2]}
+    assert record["shape"] == [None, 5]
+
+
+def test_saving_again_overwrites_and_profiles_stay_apart():
+    save_result("exp", "smoke", test_accuracy=0.1)
+    save_result("exp", "smoke", test_accuracy=0.2)
+    save_result("exp", "quick", test_accuracy=0.9)
+    assert load_result("exp", "smoke")["test_accuracy"] == 0.2
+    assert load_result("exp", "quick")["test_accuracy"] == 0.9
+
+
+def test_a_value_json_cannot_hold_raises_a_clear_error(results_in_tmp):
+    with pytest.raises(ValueError, match="Cannot store set"):
+        save_result("bad_value", "smoke", classes={1, 2})
+    assert not (results_in_tmp / "smoke" / "bad_value.json").exists()
+
+
+@pytest.mark.parametrize("name", ["Has Capitals", "with space", "../escape", "a/b", "", "-leading", "x.json"])
+def test_bad_names_raise(name):
+    with pytest.raises(ValueError, match="lowercase letters"):
+        save_result(name, "smoke", test_accuracy=1.0)
+    with pytest.raises(ValueError, match="lowercase letters"):
+        load_result(name, "smoke")
+
+
+def test_missing_record_is_none(results_in_tmp):
+    assert load_result("never_saved", "smoke") is None
+    assert not (results_in_tmp / "smoke").exists(), "loading must not create folders"
+
+
+def test_corrupt_json_raises_value_error_naming_the_fix(results_in_tmp):
+    path = results_in_tmp / "smoke" / "broken.json"
+    path.parent.mkdir(parents=True)
+    path.write_text('{"test_accuracy": 0.5,')
+    with pytest.raises(ValueError) as caught:
+        load_result("broken", "smoke")
+    message = str(caught.value)
+    assert str(path) in message and "Delete it and rerun" in message
+    assert isinstance(caught.value.__cause__, json.JSONDecodeError)
+
+
+def test_saved_file_is_sorted_readable_json(results_in_tmp):
+    path = save_result("pretty", "smoke", b=1, a=2)
+    text = path.read_text()
+    assert text.endswith("\n") and "\n  " in text
+    assert list(json.loads(text)) == sorted(json.loads(text))
+
+
+# --- format_table -----------------------------------------------------------------------------
+
+def test_format_table_docstring_example():
+    table = format_table([{"model": "cnn", "accuracy": 0.5}], ["model", "accuracy"])
+    assert table == "model  accuracy\ncnn       0.500"
+
+
+def test_format_table_aligns_numbers_right_and_text_left():
+    rows = [{"model": "scratch_cnn", "accuracy": 0.123456, "params": 1200},
+            {"model": "frozen", "accuracy": np.float32(0.9), "params": None},
+            {"model": "fine", "ok": True}]
+    lines = format_table(rows, ["model", "accuracy", "params", "ok"]).split("\n")
+    assert len(lines) == 4
+    assert lines[0].split() == ["model", "accuracy", "params", "ok"]
+    assert lines[1].split() == ["scratch_cnn", "0.123", "1200", "—"]
+    assert lines[2].split() == ["frozen", "0.900", "—", "—"], "NumPy floats get 3 decimals too"
+    assert lines[3].split() == ["fine", "—", "—", "True"]
+    # numbers are right-aligned: they end in the same column as their header
+    header_end = lines[0].index("accuracy") + len("accuracy")
+    assert lines[1].index("0.123") + 5 == header_end == lines[2].index("0.900") + 5
+    assert lines[1].index("1200") + 4 == lines[0].index("params") + len("params")
+    # text is left-aligned: it starts where its header starts
+    assert lines[1].startswith("scratch_cnn") and lines[3].startswith("fine ")
+    assert lines[2].index("—") == lines[0].index("params")
+
+
+def test_format_table_of_no_rows_is_the_header():
+    assert format_table([], ["model", "accuracy"]) == "model  accuracy"
+
+
+def test_unknown_profile_and_reserved_fields_are_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match="settings.name"):
+        save_result("x", "../elsewhere", test_accuracy=0.5)
+    with pytest.raises(ValueError, match="saved"):
+        save_result("x", "smoke", saved="yesterday")
+    assert not any(tmp_path.rglob("*.json"))
+
+
+def test_record_that_is_not_a_dict_raises(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
+    (tmp_path / "smoke").mkdir()
+    (tmp_path / "smoke" / "listy.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a record"):
+        load_result("listy", "smoke")
+
+
+def test_tensor_values_are_stored_as_numbers(tmp_path, monkeypatch):
+    import keras
+
+    monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
+    save_result("tensors", "smoke", mean=keras.ops.mean(keras.ops.ones((3,))))
+    assert load_result("tensors", "smoke")["mean"] == 1.0

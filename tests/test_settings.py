@@ -1,0 +1,207 @@
+"""Profiles, ``setup()`` and where the caches and results live (``settings.py``, ``paths.py``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+
+import numpy as np
+import pytest
+
+from tlcourse import paths, settings
+from tlcourse.settings import PROFILES, get_settings, profile_name, setup
+
+VALID = ["full", "quick", "smoke"]
+
+
+@pytest.fixture
+def restore_determinism():
+    """``setup()`` switches on TensorFlow op determinism process-wide; switch it off again."""
+    yield
+    from tensorflow.python.framework import config as tf_config
+
+    if hasattr(tf_config, "disable_op_determinism"):
+        tf_config.disable_op_determinism()
+
+
+# --- get_settings -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", VALID)
+def test_get_settings_returns_the_named_profile(name):
+    chosen = get_settings(name)
+    assert chosen is PROFILES[name]
+    assert chosen.name == name
+
+
+def test_profiles_differ_in_values_as_the_conventions_say():
+    smoke, quick, full = (get_settings(name) for name in ("smoke", "quick", "full"))
+    assert smoke.weights is None and smoke.mock_data and smoke.mock_examples > 0
+    assert quick.weights == full.weights == "imagenet"
+    assert not quick.mock_data and not full.mock_data
+    assert full.image_size == 224 and full.mixed_precision and not quick.mixed_precision
+    assert smoke.epochs_head <= quick.epochs_head <= full.epochs_head
+
+
+def test_settings_are_frozen_and_replaceable():
+    smoke = get_settings("smoke")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        smoke.image_size = 1  # type: ignore[misc]
+    changed = dataclasses.replace(smoke, train_examples_per_class=3)
+    assert changed.train_examples_per_class == 3 and smoke.train_examples_per_class is None
+
+
+def test_get_settings_unknown_profile_lists_the_valid_ones():
+    with pytest.raises(ValueError) as caught:
+        get_settings("fast")
+    message = str(caught.value)
+    assert "'fast'" in message
+    for name in VALID:
+        assert name in message
+
+
+def test_get_settings_default_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROFILE", "quick")
+    assert get_settings().name == "quick"
+    monkeypatch.setenv("TLCOURSE_PROFILE", "smoke")
+    assert get_settings().name == "smoke"
+
+
+# --- profile_name -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, expected", [("smoke", "smoke"), (" Quick ", "quick"), ("FULL", "full")])
+def test_profile_name_honours_the_environment_variable(monkeypatch, value, expected):
+    monkeypatch.setenv("TLCOURSE_PROFILE", value)
+    assert profile_name() == expected
+
+
+@pytest.mark.parametrize("value", ["fast", "smoke-test", "0"])
+def test_profile_name_rejects_a_bad_value(monkeypatch, value):
+    monkeypatch.setenv("TLCOURSE_PROFILE", value)
+    with pytest.raises(ValueError) as caught:
+        profile_name()
+    message = str(caught.value)
+    assert "TLCOURSE_PROFILE" in message and repr(value) in message
+    for name in VALID:
+        assert name in message
+
+
+@pytest.mark.parametrize("gpus, expected", [([], "quick"), (["/physical_device:GPU:0"], "full")])
+def test_profile_name_without_the_variable_depends_on_the_gpu(monkeypatch, gpus, expected):
+    monkeypatch.delenv("TLCOURSE_PROFILE", raising=False)
+    monkeypatch.setattr(settings, "_gpu_names", lambda: gpus)
+    assert profile_name() == expected
+
+
+def test_an_empty_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROFILE", "  ")
+    monkeypatch.setattr(settings, "_gpu_names", lambda: [])
+    assert profile_name() == "quick"
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+def test_setup_prints_versions_profile_and_seed(capsys, restore_determinism):
+    import keras
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    import tlcourse
+
+    returned = setup("smoke", verbose=True)
+    printed = capsys.readouterr().out
+    assert returned == get_settings("smoke")
+    for text in (f"tlcourse {tlcourse.__version__}", f"TensorFlow {tf.__version__}",
+                 f"Keras {keras.__version__}", f"tfds {tfds.__version__}", "backend tensorflow",
+                 "Profile: smoke", "Seed: 42", "GPU:", "KERAS_HOME", "TFDS_DATA_DIR"):
+        assert text in printed, f"{text!r} missing from setup()'s report:\n{printed}"
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_setup_quiet_prints_nothing(capsys, restore_determinism):
+    setup("smoke", verbose=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_setup_seed_overrides_the_profile_and_seeds_everything(restore_determinism):
+    import keras
+
+    first = setup("smoke", seed=7, verbose=False)
+    draws = (random.random(), np.random.rand(), float(keras.random.uniform(())))
+    second = setup("smoke", seed=7, verbose=False)
+    assert first.seed == second.seed == 7
+    assert get_settings("smoke").seed == 42, "setup(seed=...) must not change the shared profile"
+    assert (random.random(), np.random.rand(), float(keras.random.uniform(()))) == draws
+
+
+def test_setup_uses_the_environment_profile(monkeypatch, restore_determinism):
+    monkeypatch.setenv("TLCOURSE_PROFILE", "smoke")
+    assert setup(verbose=False).name == "smoke"
+
+
+def test_setup_rejects_a_bad_profile(monkeypatch):
+    with pytest.raises(ValueError, match="Choose one of"):
+        setup("nope", verbose=False)
+    monkeypatch.setenv("TLCOURSE_PROFILE", "nope")
+    with pytest.raises(ValueError, match="TLCOURSE_PROFILE"):
+        setup(verbose=False)
+
+
+def test_setup_refuses_another_keras_backend(monkeypatch):
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    with pytest.raises(ValueError, match="KERAS_BACKEND"):
+        setup("smoke", verbose=False)
+
+
+# --- paths ------------------------------------------------------------------------------------
+
+def test_configure_caches_keeps_variables_already_set(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.setenv("TFDS_DATA_DIR", "/my/tfds")
+    monkeypatch.setenv("KERAS_HOME", "/my/keras")
+    assert paths.configure_caches() == {"TFDS_DATA_DIR": "/my/tfds", "KERAS_HOME": "/my/keras"}
+    assert os.environ["TFDS_DATA_DIR"] == "/my/tfds" and os.environ["KERAS_HOME"] == "/my/keras"
+
+
+def test_configure_caches_fills_unset_variables_from_the_course_folder(monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", "/my/keras")
+    values = paths.configure_caches()
+    assert values == {"TFDS_DATA_DIR": str(tmp_path / "data" / "tfds"), "KERAS_HOME": "/my/keras"}
+    assert os.environ["TFDS_DATA_DIR"] == str(tmp_path / "data" / "tfds")
+
+
+def test_configure_caches_outside_a_clone_leaves_library_defaults(monkeypatch):
+    monkeypatch.setattr(paths, "data_dir", lambda: None)
+    monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    assert paths.configure_caches() == {"TFDS_DATA_DIR": "(library default)",
+                                        "KERAS_HOME": "(library default)"}
+    assert "TFDS_DATA_DIR" not in os.environ and "KERAS_HOME" not in os.environ
+
+
+def test_repo_root_and_data_dir_agree():
+    root = paths.repo_root()
+    if root is None:
+        assert paths.data_dir() is None
+    else:
+        assert (root / "pyproject.toml").is_file() and (root / "notebooks").is_dir()
+        assert paths.data_dir() == root / "data"
+
+
+def test_results_dir_prefers_the_environment_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path / "mine"))
+    assert paths.results_dir() == tmp_path / "mine"
+    assert not (tmp_path / "mine").exists(), "results_dir() must not create the folder"
+
+
+def test_results_dir_defaults(monkeypatch, tmp_path):
+    monkeypatch.delenv("TLCOURSE_RESULTS_DIR", raising=False)
+    monkeypatch.setattr(paths, "repo_root", lambda: tmp_path / "repo")
+    assert paths.results_dir() == tmp_path / "repo" / "results"
+    monkeypatch.setattr(paths, "repo_root", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    assert paths.results_dir() == tmp_path / "tlcourse_results"

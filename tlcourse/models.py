@@ -128,8 +128,11 @@ def freeze(model: keras.Model) -> keras.Model:
 def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
     """Make only the top ``num_layers`` layers of ``model`` trainable, BatchNorm layers excepted.
 
-    Every BatchNormalization layer stays frozen (its scale/offset are not trained); call the base
-    with ``training=False`` as well, so its moving statistics stay put. Compile again afterwards.
+    Every BatchNormalization layer stays frozen: with ``trainable = False`` a Keras 3 BN layer runs
+    in inference mode, so neither its scale/offset nor its moving statistics change. (Calling the
+    base with ``training=False`` alone does not guarantee that during ``fit`` in Keras 3.15 — the
+    outer ``training=True`` reaches the nested base; notebook 03 measures it.) Compile again
+    afterwards.
 
     Args:
         model: the backbone (e.g. from ``build_backbone``).

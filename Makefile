@@ -21,7 +21,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	$(TEST_ENV) $(PY) -m pytest tests tlcourse notebooks --doctest-modules --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 --durations=15 $(PYTEST_ARGS)
 
 format: $(STAMP)

@@ -12,7 +12,8 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from tlcourse.plots import (plot_accuracy_vs_labels, plot_confusion_matrix, plot_history,  # noqa: E402
-                            show_images, summarize_accuracy)
+                            show_images)
+from tlcourse.results import summarize_runs  # noqa: E402
 
 NAMES = ["daisy", "roses", "tulips"]
 
@@ -110,7 +111,7 @@ def test_plot_history_missing_metric_names_the_available_ones():
     assert "['accuracy']" in message and "['loss', 'val_loss']" in message and "metrics=" in message
 
 
-# --- summarize_accuracy and plot_accuracy_vs_labels -----------------------------------------------
+# --- summarize_runs and plot_accuracy_vs_labels -----------------------------------------------
 
 ROWS = [
     {"method": "scratch", "labels_per_class": 10, "test_accuracy": 0.2},
@@ -121,22 +122,22 @@ ROWS = [
 ]
 
 
-def test_summarize_accuracy_means_stds_counts_sorted_by_x():
-    summary = summarize_accuracy(ROWS)
-    assert set(summary) == {"scratch", "frozen"}
-    assert list(summary["scratch"]) == [1, 10]
-    mean, std, count = summary["scratch"][10]
-    assert (mean, std, count) == (pytest.approx(0.3), pytest.approx(0.1), 2)
-    assert summary["frozen"][1] == (pytest.approx(0.5), 0.0, 1)
+def test_summarize_runs_means_stds_counts_sorted_by_x():
+    summary = summarize_runs(ROWS)
+    assert [(row["method"], row["labels_per_class"]) for row in summary] == [
+        ("scratch", 1), ("scratch", 10), ("frozen", 1), ("frozen", 10)]
+    assert summary[1]["mean"] == pytest.approx(0.3) and summary[1]["runs"] == 2
+    assert summary[1]["std"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
+    assert summary[2] == {"method": "frozen", "labels_per_class": 1, "mean": pytest.approx(0.5), "std": 0.0, "runs": 1}
 
 
-def test_summarize_accuracy_other_x_key():
+def test_summarize_runs_other_x_key():
     rows = [{"method": "m", "shots": 3, "test_accuracy": 0.5}, {"method": "m", "shots": 3, "test_accuracy": 0.7}]
-    assert summarize_accuracy(rows, x="shots") == {"m": {3: (pytest.approx(0.6), pytest.approx(0.1), 2)}}
+    assert summarize_runs(rows, x="shots")[0]["mean"] == pytest.approx(0.6)
 
 
 def test_plot_accuracy_vs_labels_draws_each_method_and_chance():
-    figure = plot_accuracy_vs_labels(ROWS, chance=1 / 3, title="flowers")
+    figure = plot_accuracy_vs_labels(summarize_runs(ROWS), chance=1 / 3, title="flowers")
     assert isinstance(figure, Figure)
     axis = figure.axes[0]
     assert axis.get_xscale() == "log" and axis.get_ylim() == (0, 1)
@@ -147,7 +148,7 @@ def test_plot_accuracy_vs_labels_draws_each_method_and_chance():
 
 
 def test_plot_accuracy_vs_labels_rejects_no_rows():
-    with pytest.raises(ValueError, match="rows is empty"):
+    with pytest.raises(ValueError, match="summary is empty"):
         plot_accuracy_vs_labels([])
 
 

@@ -6,7 +6,6 @@ Every function returns its matplotlib ``Figure``; in a notebook, assign it
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -90,41 +89,27 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
     return figure
 
 
-def summarize_accuracy(rows: Sequence[Mapping], x: str = "labels_per_class",
-                       ) -> dict[str, dict[int, tuple[float, float, int]]]:
-    """Group result rows by method and ``x``: ``{method: {x: (mean, std, count)}}``.
-
-    Each row is a mapping with ``method``, ``x`` and ``test_accuracy`` (one seed's result).
-    """
-    grouped: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        grouped[row["method"]][row[x]].append(float(row["test_accuracy"]))
-    return {method: {key: (float(np.mean(v)), float(np.std(v)), len(v)) for key, v in sorted(by_x.items())}
-            for method, by_x in grouped.items()}
-
-
-def plot_accuracy_vs_labels(rows: Sequence[Mapping], x: str = "labels_per_class",
+def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_class",
                             chance: float | None = None, title: str = "") -> Figure:
-    """Plot mean test accuracy (± one standard deviation over seeds) against labels per class.
+    """Plot mean accuracy (± one standard deviation over seeds) against labels per class.
 
     Args:
-        rows: one mapping per run, with ``method``, ``x`` and ``test_accuracy``.
+        summary: rows from ``tlcourse.results.summarize_runs`` (``method``, ``x``, ``mean``, ``std``).
         x: the key holding the number of labelled examples per class.
         chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
         title: figure title.
     """
-    if not rows:
-        raise ValueError("rows is empty: pass the list of results (method, labels_per_class, test_accuracy).")
+    if not summary:
+        raise ValueError("summary is empty: pass tlcourse.results.summarize_runs(rows) of at least one run.")
     figure, axis = plt.subplots(figsize=(6, 4))
-    for method, by_x in summarize_accuracy(rows, x).items():
-        xs = list(by_x)
-        means = [by_x[key][0] for key in xs]
-        stds = [by_x[key][1] for key in xs]
-        axis.errorbar(xs, means, yerr=stds, marker="o", capsize=4, label=method)
+    for method in dict.fromkeys(row["method"] for row in summary):
+        points = [row for row in summary if row["method"] == method]
+        axis.errorbar([row[x] for row in points], [row["mean"] for row in points],
+                      yerr=[row["std"] for row in points], marker="o", capsize=4, label=method)
     if chance is not None:
         axis.axhline(chance, color="gray", linestyle=":", label="chance")
     axis.set_xscale("log")
-    axis.set_xticks(sorted({row[x] for row in rows}))
+    axis.set_xticks(sorted({row[x] for row in summary}))
     axis.get_xaxis().set_major_formatter(plt.ScalarFormatter())
     axis.set_xlabel("labelled examples per class (log scale)")
     axis.set_ylabel("test accuracy")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,56 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
                  for (text, numeric), width in zip(line, widths)]
         lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
+
+
+def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
+                   value: str = "test_accuracy") -> list[dict[str, Any]]:
+    """Mean and standard deviation of ``value`` over seeds, per (``method``, ``x``).
+
+    Each row is one run (e.g. from ``tlcourse.lab.run_sweep``). Methods keep the order in which
+    they first appear; ``x`` values are sorted. The standard deviation is the sample one
+    (``statistics.stdev``), 0 for a single run.
+
+    Example:
+        >>> rows = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": a} for a in (0.5, 0.7)]
+        >>> summarize_runs(rows)  # doctest: +ELLIPSIS
+        [{'method': 'frozen', 'labels_per_class': 3, 'mean': 0.6, 'std': 0.14..., 'runs': 2}]
+    """
+    groups: dict[tuple[Any, Any], list[float]] = {}
+    for row in rows:
+        groups.setdefault((row["method"], row[x]), []).append(float(row[value]))
+    methods = list(dict.fromkeys(method for method, _ in groups))
+    return [
+        {"method": method, x: key, "mean": statistics.fmean(values),
+         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "runs": len(values)}
+        for (method, key), values in sorted(groups.items(), key=lambda item: (methods.index(item[0][0]), item[0][1]))
+    ]
+
+
+def mean_accuracy(summary: Sequence[dict[str, Any]], method: str, labels_per_class: int) -> float:
+    """Return the mean of ``method`` at ``labels_per_class`` from ``summarize_runs``'s rows.
+
+    Example:
+        >>> mean_accuracy([{"method": "frozen", "labels_per_class": 3, "mean": 0.6}], "frozen", 3)
+        0.6
+    """
+    for row in summary:
+        if row["method"] == method and row["labels_per_class"] == labels_per_class:
+            return row["mean"]
+    raise ValueError(f"No row for method={method!r}, labels_per_class={labels_per_class!r} in the "
+                     "summary; pass values that the sweep ran.")
+
+
+def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class") -> str:
+    """Format ``summarize_runs``'s rows as a table: one line per ``x`` value, one column per method.
+
+    Example:
+        >>> print(format_summary([{"method": "frozen", "labels_per_class": 3, "mean": 0.6, "std": 0.1, "runs": 2}]))
+        labels_per_class  frozen
+        3                 60.0 ± 10.0 %
+    """
+    methods = list(dict.fromkeys(row["method"] for row in summary))
+    cells = {(row["method"], row[x]): f"{100 * row['mean']:.1f} ± {100 * row['std']:.1f} %" for row in summary}
+    table = [{x: str(key), **{method: cells.get((method, key), "—") for method in methods}}
+             for key in sorted({row[x] for row in summary})]
+    return format_table(table, [x, *methods])

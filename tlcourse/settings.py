@@ -51,7 +51,7 @@ class Settings:
     lab_source_epochs: int
     lab_labels_per_class: tuple[int, ...]
     lab_seeds: int
-    lab_target_epochs: int
+    lab_target_steps: int
     lab_test_per_class: int
     seed: int = 42
 
@@ -70,11 +70,11 @@ PROFILES: dict[str, Settings] = {
         epochs_finetune=1,
         mixed_precision=False,
         lab_source_per_class=300,
-        lab_source_epochs=3,
-        lab_labels_per_class=(3, 30),
-        lab_seeds=2,
-        lab_target_epochs=30,
-        lab_test_per_class=100,
+        lab_source_epochs=4,
+        lab_labels_per_class=(3,),
+        lab_seeds=1,
+        lab_target_steps=40,
+        lab_test_per_class=50,
     ),
     "quick": Settings(
         name="quick",
@@ -89,11 +89,11 @@ PROFILES: dict[str, Settings] = {
         epochs_finetune=3,
         mixed_precision=False,
         lab_source_per_class=1000,
-        lab_source_epochs=8,
+        lab_source_epochs=6,
         lab_labels_per_class=(1, 3, 10, 30),
         lab_seeds=3,
-        lab_target_epochs=60,
-        lab_test_per_class=200,
+        lab_target_steps=100,
+        lab_test_per_class=100,
     ),
     "full": Settings(
         name="full",
@@ -107,18 +107,18 @@ PROFILES: dict[str, Settings] = {
         epochs_head=10,
         epochs_finetune=10,
         mixed_precision=True,
-        lab_source_per_class=1000,
-        lab_source_epochs=8,
-        lab_labels_per_class=(1, 3, 10, 30),
+        lab_source_per_class=3000,
+        lab_source_epochs=15,
+        lab_labels_per_class=(1, 3, 10, 30, 100),
         lab_seeds=5,
-        lab_target_epochs=60,
-        lab_test_per_class=200,
+        lab_target_steps=300,
+        lab_test_per_class=300,
     ),
 }
 
 DESCRIPTIONS = {
-    "smoke": "offline test run: random weights, mock data, tiny sizes. It proves the code runs, "
-    "not how well it learns: accuracies are meaningless.",
+    "smoke": "offline test run: random weights, mock data, tiny sizes. It proves the code runs; "
+    "accuracies on mock data mean nothing (notebook 01's generated-shapes lab still learns for real).",
     "quick": "CPU laptop or classroom: ImageNet weights, real data in small subsets, small images.",
     "full": "Colab or any GPU: full datasets, 224 px images, more epochs, mixed precision.",
 }

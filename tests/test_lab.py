@@ -1,0 +1,169 @@
+"""The shapes lab of notebook 01: the generator, the plumbing, and the claim itself.
+
+The claim test trains a real source model (about half a minute on 2 CPU cores) and checks that
+a pretrained base beats training from scratch when only a few labels per class exist — and
+that the very same procedure with an *untrained* base shows no such benefit, so the test
+would fail if pretraining did not carry over. Set ``TLCOURSE_LAB_TEST_SEED`` to rerun it with
+other seeds (the assertions must hold for any).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from tlcourse import lab, shapes
+from tlcourse.results import format_summary, mean_accuracy, summarize_runs
+
+TEST_SEED = int(os.environ.get("TLCOURSE_LAB_TEST_SEED", "0"))
+
+# Claim test: budgets sized for ~1 minute on 2 CPU cores, margins measured over many seeds.
+SOURCE_PER_CLASS = 700
+SOURCE_EPOCHS = 5
+LABELS_PER_CLASS = 3
+SEEDS = [TEST_SEED * 10 + offset for offset in range(3)]
+TARGET_STEPS = 80
+TEST_PER_CLASS = 50
+MARGIN = 0.08  # transfer must beat scratch by 8 points of accuracy (mean over seeds)
+
+
+# --- shapes.py -------------------------------------------------------------------------------
+
+def test_make_shapes_shapes_dtypes_and_balance():
+    images, labels = shapes.make_shapes(shapes.SOURCE_SHAPES, per_class=5, image_size=24, seed=1)
+    assert images.shape == (30, 24, 24, 3) and images.dtype == np.uint8
+    assert labels.shape == (30,) and labels.dtype == np.int32
+    assert np.bincount(labels).tolist() == [5] * 6
+    assert labels.tolist() != sorted(labels.tolist()), "labels should come shuffled"
+    assert images.std() > 20, "images should not be blank"
+
+
+def test_make_shapes_is_deterministic_per_seed():
+    first = shapes.make_shapes(shapes.TARGET_SHAPES, per_class=4, seed=7)
+    again = shapes.make_shapes(shapes.TARGET_SHAPES, per_class=4, seed=7)
+    other = shapes.make_shapes(shapes.TARGET_SHAPES, per_class=4, seed=8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_source_and_target_shapes_are_disjoint_and_known():
+    assert len(shapes.SOURCE_SHAPES) == len(shapes.TARGET_SHAPES) == 6
+    assert not set(shapes.SOURCE_SHAPES) & set(shapes.TARGET_SHAPES)
+    assert set(shapes.SOURCE_SHAPES) | set(shapes.TARGET_SHAPES) <= set(shapes.SHAPES)
+    assert len(shapes.SHAPES) >= 12
+
+
+@pytest.mark.parametrize("name", sorted(shapes.SHAPES))
+def test_every_shape_draws_a_visible_distinct_mask(name):
+    u, v = np.meshgrid(np.linspace(-1, 1, 41), np.linspace(-1, 1, 41))
+    mask = shapes.SHAPES[name](u[None], v[None])[0]
+    assert 0.1 < mask.mean() < 0.8, f"{name} covers {mask.mean():.2f} of its box"
+    for other, function in shapes.SHAPES.items():
+        if other != name:
+            assert (function(u[None], v[None])[0] != mask).mean() > 0.03, f"{name} looks like {other}"
+
+
+def test_test_set_is_drawn_apart_from_training_images():
+    x_train, _, x_test, _ = lab.make_target_data(5, seed=0, test_per_class=5)
+    train_bytes = {image.tobytes() for image in x_train}
+    assert not any(image.tobytes() in train_bytes for image in x_test)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        ((["circle", "dodecahedron"], 3), "dodecahedron"),
+        (("circle", 3), "single string"),
+        (([], 3), "non-empty"),
+        ((["circle", "circle"], 3), "repeats"),
+        ((["circle"], 0), "per_class=0"),
+        ((["circle"], 2.5), "per_class=2.5"),
+    ],
+)
+def test_make_shapes_rejects_bad_input_with_a_helpful_message(arguments, fragment):
+    with pytest.raises(ValueError, match=fragment) as error:
+        shapes.make_shapes(*arguments)
+    assert "expected" in str(error.value)
+
+
+def test_make_shapes_rejects_tiny_images():
+    with pytest.raises(ValueError, match=r"image_size=8.*at least 16"):
+        shapes.make_shapes(shapes.SOURCE_SHAPES, per_class=1, image_size=8)
+
+
+# --- lab.py plumbing ---------------------------------------------------------------------------
+
+def test_take_per_class_is_nested_and_balanced():
+    _, labels = shapes.make_shapes(shapes.TARGET_SHAPES, per_class=10, seed=3)
+    indices = np.arange(len(labels))
+    small, small_labels = lab.take_per_class(indices, labels, 2)
+    large, _ = lab.take_per_class(indices, labels, 5)
+    assert np.bincount(small_labels).tolist() == [2] * 6
+    assert set(small) <= set(large)
+
+
+def test_cnn_has_a_pooled_base_and_logits_head():
+    model = lab.build_cnn(num_classes=6, image_size=32, seed=0)
+    base = model.get_layer("base")
+    assert base.layers[-1].__class__.__name__ == "GlobalAveragePooling2D"
+    assert model.output_shape == (None, 6)
+    assert model.layers[-1].get_config()["activation"] == "linear", "the head must output logits"
+    assert not any("BatchNormalization" in layer.__class__.__name__ for layer in base.layers)
+
+
+def test_copy_base_is_independent():
+    base = lab.build_base(32, seed=0)
+    copy = lab.copy_base(base)
+    copy.set_weights([weight + 1 for weight in copy.get_weights()])
+    assert not np.array_equal(copy.get_weights()[0], base.get_weights()[0])
+
+
+def test_train_target_rejects_unknown_method():
+    with pytest.raises(ValueError, match="expected one of"):
+        lab.train_target("pretrained", lab.build_base(32), *lab.make_target_data(1, 0, 1), steps=1)
+
+
+def test_summarise_and_table():
+    rows = [{"method": method, "labels_per_class": 3, "seed": seed, "test_accuracy": accuracy}
+            for method, seed, accuracy in [("frozen", 0, 0.5), ("frozen", 1, 0.7), ("scratch", 0, 0.2)]]
+    summary = summarize_runs(rows)
+    assert [row["method"] for row in summary] == ["frozen", "scratch"], "methods in order of first appearance"
+    assert mean_accuracy(summary, "frozen", 3) == pytest.approx(0.6)
+    assert summary[0]["std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert "60.0 ± 14.1 %" in format_summary(summary)
+    with pytest.raises(ValueError, match="labels_per_class=30"):
+        mean_accuracy(summary, "frozen", 30)
+
+
+# --- the claim -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def source_base():
+    model = lab.train_source(SOURCE_PER_CLASS, SOURCE_EPOCHS, seed=TEST_SEED)
+    accuracy = lab.source_accuracy(model, per_class=50)
+    print(f"source accuracy {accuracy:.3f}")
+    assert accuracy > 0.6, f"the source model learned too little ({accuracy:.2f}) to test transfer"
+    return model.get_layer("base")
+
+
+def sweep_means(base, methods) -> dict[str, float]:
+    rows = lab.run_sweep(base, [LABELS_PER_CLASS], SEEDS, steps=TARGET_STEPS,
+                         test_per_class=TEST_PER_CLASS, methods=methods, verbose=False)
+    summary = summarize_runs(rows)
+    return {method: mean_accuracy(summary, method, LABELS_PER_CLASS) for method in methods}
+
+
+def test_pretrained_base_beats_scratch_and_an_untrained_base_does_not(source_base):
+    pretrained = sweep_means(source_base, lab.METHODS)
+    untrained = sweep_means(lab.build_base(32, seed=TEST_SEED + 1), ("frozen", "fine-tuned"))
+    scratch = pretrained["scratch"]
+    report = (f"{LABELS_PER_CLASS} labels/class, mean over seeds {SEEDS}: scratch {scratch:.3f}; "
+              f"pretrained base frozen {pretrained['frozen']:.3f}, fine-tuned "
+              f"{pretrained['fine-tuned']:.3f}; untrained base frozen {untrained['frozen']:.3f}, "
+              f"fine-tuned {untrained['fine-tuned']:.3f}")
+    print(report)
+    assert pretrained["frozen"] >= scratch + MARGIN, report
+    assert pretrained["fine-tuned"] >= scratch + MARGIN, report
+    assert max(untrained.values()) < scratch + MARGIN, report

@@ -95,7 +95,7 @@ def build_classifier(base: keras.Model, num_classes: int, seed: int = 0) -> kera
     keras.utils.set_random_seed(seed)
     inputs = keras.Input(shape=base.input_shape[1:])
     features = base(inputs, training=False)
-    outputs = layers.Dense(num_classes, name="head")(features)
+    outputs = layers.Dense(num_classes, dtype="float32", name="head")(features)  # float32 logits under mixed precision
     return keras.Model(inputs, outputs, name="classifier")
 
 

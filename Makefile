@@ -17,8 +17,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	@touch $(STAMP)
 
+# Serves JupyterLab on notebooks/. As root (containers, some cloud machines) Jupyter needs --allow-root.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests tlcourse notebooks --doctest-modules --nbval-lax --nbval-current-env \

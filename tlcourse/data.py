@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
+
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -216,6 +218,24 @@ def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool
     ds = ds.batch(batch_size).map(lambda images, labels: (tf.cast(images, tf.float32), labels),
                                   num_parallel_calls=AUTOTUNE)
     return ds.prefetch(AUTOTUNE)
+
+
+def class_counts(ds: tf.data.Dataset, num_classes: int) -> np.ndarray:
+    """Count the examples of each class in a batched ``(images, labels)`` dataset (one pass).
+
+    Like ``count_examples``, the pass also fills the dataset's cache.
+
+    Example:
+        >>> ds = tf.data.Dataset.from_tensor_slices(([0., 1., 2.], [0, 2, 2])).batch(2)
+        >>> class_counts(ds, 3).tolist()
+        [1, 0, 2]
+    """
+    labels = [np.asarray(batch_labels).reshape(-1) for _, batch_labels in ds]
+    all_labels = np.concatenate(labels) if labels else np.zeros(0, dtype=int)
+    if len(all_labels) and (all_labels.min() < 0 or all_labels.max() >= num_classes):
+        raise ValueError(f"Labels must lie in 0…{num_classes - 1} (num_classes={num_classes}); found "
+                         f"{all_labels.min()}…{all_labels.max()}. Pass the dataset's num_classes.")
+    return np.bincount(all_labels.astype(int), minlength=num_classes)
 
 
 def count_examples(ds: tf.data.Dataset) -> int:

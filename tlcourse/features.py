@@ -1,0 +1,247 @@
+"""Cached features: run a frozen base once, then train the new head on what it computed.
+
+Introduced in notebook 04. A frozen base computes the same features for the same image every
+epoch, and on a CPU that forward pass is nearly all of an epoch's time. Extract the pooled
+features once, keep them (in memory or on disk), and train the head on them: every epoch then
+costs only the head. The price: no data augmentation (the base would have to see each new
+augmented image), which is why notebook 03 keeps the base in the training loop.
+
+The disk cache lives in ``data/features/`` of the course (git-ignored; ``$TLCOURSE_FEATURES_DIR``
+overrides it). A cached file is reused only when *everything* that determines the features
+matches — the backbone's name, input size and a fingerprint of its actual weight values, the
+dataset, split and profile — so a stale cache is never read back.
+
+Example:
+    >>> key = feature_key(settings, "tf_flowers", "train", "MobileNetV2", base_model)  # doctest: +SKIP
+    >>> train = extract_features(base_model, train_ds, key=key,  # doctest: +SKIP
+    ...                          preprocess_input=keras.applications.mobilenet_v2.preprocess_input)
+    >>> train.features.shape, train.from_cache  # doctest: +SKIP
+    ((750, 1280), False)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from tlcourse import checks, paths
+from tlcourse.settings import Settings
+
+CACHE_MODES = ("disk", "memory", "none")
+"""Where ``extract_features`` keeps what it computed: a file, this Python process, or nowhere."""
+
+_MEMORY: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+class CachedFeatures(NamedTuple):
+    """Pooled features of one split and their labels, as ``extract_features`` returns them.
+
+    Attributes:
+        features: ``float32 [N, feature_dim]``, one pooled feature vector per image.
+        labels: ``int64 [N]`` class indices, in the same order.
+        seconds: time spent running the base (0.0 when read from a cache).
+        source: ``"computed"``, ``"memory"`` or the path of the file it was read from.
+    """
+
+    features: np.ndarray
+    labels: np.ndarray
+    seconds: float
+    source: str
+
+    @property
+    def from_cache(self) -> bool:
+        """True when nothing was computed: the features came from memory or a file."""
+        return self.source != "computed"
+
+
+def features_dir() -> Path:
+    """Return the disk cache folder: ``$TLCOURSE_FEATURES_DIR``, else ``data/features`` in a clone.
+
+    Outside a clone (e.g. Colab) it is ``./tlcourse_data/features``. Created on first write.
+    """
+    override = os.environ.get("TLCOURSE_FEATURES_DIR")
+    if override:
+        return Path(override)
+    base = paths.data_dir()
+    return (base if base is not None else Path.cwd() / "tlcourse_data") / "features"
+
+
+def weights_fingerprint(model: keras.Model) -> str:
+    """Return a short hash of ``model``'s architecture and every weight value (trainable or not).
+
+    Two models with the same fingerprint compute the same features; ImageNet weights, random
+    weights from another seed or a fine-tuned copy all give different fingerprints.
+
+    Example:
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, kernel_initializer="ones")])
+        >>> weights_fingerprint(model) == weights_fingerprint(model)
+        True
+    """
+    checks.check_model("model", model)
+    digest = hashlib.sha256(json.dumps([model.name, list(model.input_shape)]).encode())
+    for weight in model.weights:
+        value = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{weight.path}:{value.dtype}:{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def feature_key(settings: Settings, dataset: str, split: str, backbone: str,
+                base_model: keras.Model) -> dict[str, Any]:
+    """Describe everything that determines a split's features, for ``extract_features(key=...)``.
+
+    Args:
+        settings: the active profile (its name, mock data and subset sizes change the images).
+        dataset: the TFDS name, e.g. ``"tf_flowers"``.
+        split: ``"train"``, ``"val"`` or ``"test"`` (any name; it tells the files apart).
+        backbone: the backbone's name, e.g. ``"MobileNetV2"``.
+        base_model: the frozen base itself: its input size and weight fingerprint go in the key.
+
+    Example:
+        >>> base_model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)])
+        >>> from tlcourse.settings import get_settings
+        >>> key = feature_key(get_settings("smoke"), "tf_flowers", "train", "tiny", base_model)
+        >>> key["image_size"], key["profile"]
+        (8, 'smoke')
+    """
+    checks.check_model("base_model", base_model)
+    for name, value in (("dataset", dataset), ("split", split), ("backbone", backbone)):
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name}={value!r} must be a non-empty name, e.g. dataset='tf_flowers', "
+                             "split='train', backbone='MobileNetV2'.")
+    return {
+        "profile": settings.name, "mock_data": settings.mock_data, "mock_examples": settings.mock_examples,
+        "train_examples_per_class": settings.train_examples_per_class, "dataset": dataset,
+        "split": split, "backbone": backbone, "image_size": int(base_model.input_shape[1]),
+        "weights": weights_fingerprint(base_model),
+    }
+
+
+def cache_path(key: dict[str, Any]) -> Path:
+    """Return the file that holds the features described by ``key`` (see ``feature_key``)."""
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    readable = "-".join(str(key.get(field, "")) for field in ("dataset", "split", "backbone", "image_size"))
+    safe = "".join(char if char.isalnum() or char in "-_" else "_" for char in readable)
+    return features_dir() / f"{safe}-{digest}.npz"
+
+
+def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
+                     preprocess_input: Callable | None = None, key: dict[str, Any] | None = None,
+                     cache: str = "disk", progress: bool = True) -> CachedFeatures:
+    """Run the frozen ``base_model`` once over ``ds`` and return pooled features and labels.
+
+    Each batch goes through ``preprocess_input`` (the backbone's own; ``None`` for models that
+    rescale inside), then ``base_model`` in inference mode, then global average pooling when the
+    base returns feature maps. With ``key`` (from ``feature_key``), the result is kept — in a
+    file under ``features_dir()`` (``cache="disk"``) or in this Python process
+    (``cache="memory"``) — and a later call with the same key reads it back instead of running
+    the base. Without ``key`` nothing is cached.
+
+    Args:
+        base_model: the frozen base, e.g. ``keras.applications.MobileNetV2(include_top=False, ...)``.
+        ds: batched ``(images, labels)`` in 0–255, e.g. from ``tlcourse.data.prepare``; not
+            shuffled, so the features keep a fixed order.
+        preprocess_input: the backbone's ``preprocess_input``, applied to every batch.
+        key: what determines the features (``feature_key``); needed for caching.
+        cache: one of ``CACHE_MODES``.
+        progress: show a progress bar over the batches.
+
+    Returns:
+        ``CachedFeatures(features, labels, seconds, source)``.
+
+    Raises:
+        ValueError: an empty dataset, unbatched data, a key without ``cache`` or a cache mode
+            that does not exist.
+    """
+    checks.check_model("base_model", base_model)
+    checks.check_dataset("ds", ds, batched=True)
+    checks.check_choice("cache", cache, CACHE_MODES)
+    if preprocess_input is not None and not callable(preprocess_input):
+        raise TypeError(f"preprocess_input={preprocess_input!r} is not a function: pass e.g. "
+                        "keras.applications.mobilenet_v2.preprocess_input, or None.")
+    if key is not None and not isinstance(key, dict):
+        raise TypeError(f"key={key!r} is a {type(key).__name__}: pass feature_key(...)'s dict or None.")
+    use_cache = key is not None and cache != "none"
+    path = cache_path(key) if use_cache else None
+    if use_cache and cache == "memory" and path.name in _MEMORY:
+        features, labels = _MEMORY[path.name]
+        return CachedFeatures(features, labels, 0.0, "memory")
+    if use_cache and cache == "disk" and path.is_file():
+        stored = _read(path, key)
+        if stored is not None:
+            return CachedFeatures(*stored, 0.0, str(path))
+
+    started = time.perf_counter()
+    features, labels = [], []
+    total = int(ds.cardinality()) if int(ds.cardinality()) > 0 else None
+    for images, batch_labels in tqdm(ds, total=total, desc="extracting features", unit="batch",
+                                     disable=not progress, leave=False):
+        inputs = preprocess_input(images) if preprocess_input is not None else images
+        maps = np.asarray(base_model.predict_on_batch(inputs))  # compiled, in inference mode
+        features.append(maps.mean(axis=tuple(range(1, maps.ndim - 1))) if maps.ndim > 2 else maps)
+        labels.append(np.asarray(batch_labels).reshape(-1))
+    if not features:
+        raise ValueError("ds yielded no batches: there is nothing to extract. Check the split is not "
+                         "empty (tlcourse.data.count_examples(ds)).")
+    result = (np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64))
+    seconds = time.perf_counter() - started
+    if use_cache and cache == "memory":
+        _MEMORY[path.name] = result
+    if use_cache and cache == "disk":
+        _write(path, key, *result)
+    return CachedFeatures(*result, seconds, "computed")
+
+
+def features_dataset(cached: CachedFeatures, batch_size: int, *, shuffle: bool = False,
+                     seed: int | None = None) -> tf.data.Dataset:
+    """Turn cached features into a batched ``(features, labels)`` dataset for ``fit``/``evaluate``.
+
+    Example:
+        >>> cached = CachedFeatures(np.zeros((10, 4), "float32"), np.zeros(10, "int64"), 0.0, "computed")
+        >>> [tuple(x.shape) for x, _ in features_dataset(cached, batch_size=4)]
+        [(4, 4), (4, 4), (2, 4)]
+    """
+    if not isinstance(cached, CachedFeatures):
+        raise TypeError(f"cached is a {type(cached).__name__}: pass what extract_features returned.")
+    checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=32")
+    ds = tf.data.Dataset.from_tensor_slices((cached.features, cached.labels))
+    if shuffle:
+        ds = ds.shuffle(len(cached.labels), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def clear_memory_cache() -> None:
+    """Forget every feature set kept with ``cache="memory"`` in this Python process."""
+    _MEMORY.clear()
+
+
+def _write(path: Path, key: dict[str, Any], features: np.ndarray, labels: np.ndarray) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial.npz")
+        np.savez(partial, features=features, labels=labels, key=json.dumps(key, sort_keys=True))
+        partial.replace(path)  # atomic: an interrupted write never leaves a half file under the real name
+    except OSError as error:
+        raise ValueError(f"Could not write the feature cache {path} ({error}). Set "
+                         "TLCOURSE_FEATURES_DIR to a writable folder, or pass cache='memory'.") from error
+
+
+def _read(path: Path, key: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Return the stored arrays if the file holds exactly ``key``'s features, else None."""
+    try:
+        with np.load(path) as stored:
+            if json.loads(str(stored["key"])) != json.loads(json.dumps(key, sort_keys=True)):
+                return None
+            return stored["features"], stored["labels"]
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable or foreign file: compute again and overwrite it

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
 PYTEST_ARGS ?=
 
-.PHONY: lab test format check-format clean
+.PHONY: lab test format check-format colab-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
@@ -32,6 +32,11 @@ format: $(STAMP)
 
 check-format: $(STAMP)
 	$(PY) tools/nbtidy.py check
+
+# Colab's versions (Python 3.13, TF 2.20, Keras 3.13, tfds 4.9.10): does tlcourse install without
+# replacing them, and does the smoke suite pass there? Needs python3.13 and PyPI; run by hand.
+colab-check:
+	bash tools/colab_check.sh
 
 clean:
 	rm -rf $(VENV) results build .pytest_cache

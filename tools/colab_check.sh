@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Does the course install and pass its smoke suite on Colab's versions? Run by hand (needs PyPI):
+#
+#   bash tools/colab_check.sh            # resolve, install, run the smoke suite
+#   bash tools/colab_check.sh resolve    # only check what pip would install
+#
+# It builds a Python 3.13 venv holding what Colab ships (TensorFlow 2.20, Keras 3.13, tfds 4.9.10),
+# asks pip what installing tlcourse (non-editable, with the dev extra) would change while those
+# stay fixed, fails if pip would replace any of them, then installs it and runs the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON313=${PYTHON313:-python3.13}
+VENV=${COLAB_VENV:-build/colab313}
+COLAB_PINS=("tensorflow==2.20.*" "keras==3.13.*" "tensorflow-datasets==4.9.10")
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON313" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q "${COLAB_PINS[@]}"
+fi
+"$VENV/bin/python" -c 'import sys; assert sys.version_info[:2] == (3, 13), sys.version'
+constraints="$VENV/colab-constraints.txt"
+"$VENV/bin/pip" freeze | grep -iE '^(tensorflow|keras|tensorflow-datasets|tf-keras|protobuf|numpy)==' > "$constraints"
+echo "Colab's versions, held fixed:"; sed 's/^/  /' "$constraints"
+
+# What the notebooks' Colab install cell installs (".") and what the test suite needs (".[dev]").
+for spec in . ".[dev]"; do
+  report="$VENV/install-report.json"
+  echo "pip install $spec, dry run:"
+  "$VENV/bin/pip" install -q --dry-run --report "$report" -c "$constraints" "$spec"
+  "$VENV/bin/python" - "$report" <<'PY'
+import json, sys
+installs = json.load(open(sys.argv[1]))["install"]
+names = sorted(f"{item['metadata']['name']}=={item['metadata']['version']}" for item in installs)
+print(f"  would install {len(names)} packages:", ", ".join(names))
+touched = [name for name in names if name.split("==")[0].lower() in
+           {"tensorflow", "keras", "tensorflow-datasets", "tensorflow-cpu", "tf-keras", "numpy", "protobuf"}]
+if touched:
+    sys.exit(f"FAIL: installing tlcourse would replace Colab's {touched}")
+print("  OK: TensorFlow, Keras, tfds, NumPy and protobuf stay as Colab ships them.")
+PY
+done
+[ "${1:-all}" = resolve ] && exit 0
+
+"$VENV/bin/pip" install -q -c "$constraints" ".[dev]"   # non-editable, as in Colab
+"$VENV/bin/python" -c 'import tlcourse, pathlib; print("tlcourse from", pathlib.Path(tlcourse.__file__).parent)'
+TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0 "$VENV/bin/pytest" -p no:cacheprovider tests notebooks \
+  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10

@@ -32,7 +32,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
-           "MobileNetV2 frozen, BatchNorm and training=False, a new head, compare with 02", True),
+           "MobileNetV2 frozen, its own preprocess_input, a new head, compare with 02", True),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", False),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",

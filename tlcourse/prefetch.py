@@ -15,7 +15,7 @@ from tlcourse.downloads import DownloadError, download_guard, require_network
 
 # What notebooks 00–03 need. More items join as notebooks are added.
 DATASETS = ("tf_flowers",)
-WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224))
+WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224), ("ResNet50", 224))  # ResNet50: notebook 03's exercise
 
 
 def prefetch_dataset(name: str) -> None:

@@ -1,7 +1,7 @@
 """Shared setup for the unit tests of ``tlcourse``.
 
-``tlcourse`` is imported first so that it points the download caches at the course's ``data/``
-folder before Keras or TensorFlow is imported (both read ``KERAS_HOME``/``TFDS_DATA_DIR`` once).
+``tlcourse`` is imported here so that the download caches point at the course's ``data/`` folder
+for every test (the import order does not matter: see ``tlcourse.paths``).
 """
 
 from __future__ import annotations
@@ -10,4 +10,4 @@ import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots must never open a window in the test suite
 
-import tlcourse  # noqa: E402,F401  (before keras/tensorflow: see the module docstring)
+import tlcourse  # noqa: E402,F401  (sets the cache folders: see the module docstring)

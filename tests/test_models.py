@@ -343,3 +343,72 @@ def test_build_scratch_cnn_rejects_bad_arguments(kwargs, error):
 
     with pytest.raises(error, match="Fix:"):
         build_scratch_cnn(**kwargs)
+
+
+# --- the BatchNorm story, measured --------------------------------------------------------------
+# The course tells one story about BatchNormalization (models.py's docstrings, notebook 03, and
+# notebook 08 when it is written). This test measures it on Keras as installed: if Keras changes
+# the behaviour, it fails, and the story must be revisited everywhere it is told.
+
+BN_STORY = "revisit the BatchNorm story in models.py and the notebooks (keras-team/keras#20285)"
+
+
+def small_bn_base() -> keras.Model:
+    """A tiny 'pretrained base' with two BatchNormalization layers."""
+    inputs = keras.Input((8, 8, 3))
+    x = layers.Conv2D(4, 3, padding="same", name="conv_a")(inputs)
+    x = layers.BatchNormalization(name="bn_a")(x)
+    x = layers.ReLU()(x)
+    x = layers.Conv2D(4, 3, padding="same", name="conv_b")(x)
+    x = layers.BatchNormalization(name="bn_b")(x)
+    return keras.Model(inputs, layers.ReLU()(x), name="small_base")
+
+
+def bn_statistics_after_fit(case: str) -> tuple[bool, bool]:
+    """Fit two batches in one of the four cases; return (BN statistics moved, conv kernel moved)."""
+    keras.utils.set_random_seed(0)
+    base_model = small_bn_base()
+    if case == "frozen":
+        base_model.trainable = False
+    elif case == "bn_frozen":
+        unfreeze_top(base_model, len(base_model.layers))  # every layer trainable except BatchNorm
+    inputs = keras.Input((8, 8, 3))
+    features = base_model(inputs) if case == "plain" else base_model(inputs, training=False)
+    outputs = layers.Dense(2)(layers.GlobalAveragePooling2D()(features))
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(0.1),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    bn_layers = [layer for layer in base_model.layers if is_batch_norm(layer)]
+    statistics_before = [w.numpy().copy() for layer in bn_layers
+                         for w in (layer.moving_mean, layer.moving_variance)]
+    kernel_before = base_model.get_layer("conv_a").kernel.numpy().copy()
+    x = np.random.default_rng(0).normal(3.0, 2.0, (16, 8, 8, 3)).astype("float32")  # far from mean 0, var 1
+    y = np.arange(16) % 2
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # two batches
+    statistics_after = [w.numpy() for layer in bn_layers for w in (layer.moving_mean, layer.moving_variance)]
+    statistics_moved = any(not np.array_equal(a, b) for a, b in zip(statistics_before, statistics_after))
+    kernel_moved = not np.array_equal(kernel_before, base_model.get_layer("conv_a").kernel.numpy())
+    return statistics_moved, kernel_moved
+
+
+def test_bn_story_frozen_base_keeps_its_statistics():
+    moved, kernel_moved = bn_statistics_after_fit("frozen")
+    assert not moved and not kernel_moved, f"a frozen base must keep everything: {BN_STORY}"
+
+
+def test_bn_story_unfrozen_base_called_plainly_updates_its_statistics():
+    moved, kernel_moved = bn_statistics_after_fit("plain")
+    assert moved and kernel_moved, f"an unfrozen base in fit should update its BN statistics: {BN_STORY}"
+
+
+def test_bn_story_training_false_alone_does_not_keep_the_statistics_during_fit():
+    moved, kernel_moved = bn_statistics_after_fit("training_false")
+    assert kernel_moved
+    assert moved, (f"Keras {keras.__version__}: base_model(x, training=False) now keeps BN statistics "
+                   f"during fit (in Keras 3.15 the outer training=True overrode it): {BN_STORY}")
+
+
+def test_bn_story_bn_layers_frozen_by_unfreeze_top_keep_their_statistics():
+    moved, kernel_moved = bn_statistics_after_fit("bn_frozen")
+    assert kernel_moved, "unfreeze_top should let the convolutions train"
+    assert not moved, f"BN layers with trainable=False must keep their statistics during fit: {BN_STORY}"

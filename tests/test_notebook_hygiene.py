@@ -45,12 +45,66 @@ def test_notebook_skeleton(path):
         f"{path.name}: the first code cell must be the Colab install cell. {FIX}")
     assert "tlcourse.setup(" in code[1], f"{path.name}: the second code cell must call tlcourse.setup()"
     assert re.search(r"^import tlcourse", code[1], re.M), (
-        f"{path.name}: the setup cell must `import tlcourse` (before keras) ")
-    assert code[1].index("import tlcourse") < code[1].find("import keras") or "import keras" not in code[1], (
-        f"{path.name}: import tlcourse before keras: it sets the cache folders Keras reads at import")
+        f"{path.name}: the setup cell must `import tlcourse` (any order: tlcourse sets the cache "
+        "folders whatever was imported first, see tlcourse.paths)")
     markdown = "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown")
     for heading in ("## Summary", "## Exercises"):
         assert heading in markdown, f"{path.name}: needs a '{heading}' section"
+
+
+PLACEHOLDER_HINT = "Write your answer in the cell above, then run this cell again."
+EXERCISE_HEADING = re.compile(r"^### Exercise (\d+) — \S.*\n+\*\S", re.M)
+
+
+def _code_first_line(cell: dict) -> str:
+    return "".join(cell["source"]).split("\n", 1)[0].strip() if cell["cell_type"] == "code" else ""
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_follow_the_course_pattern(path):
+    """`### Exercise N — title` + italic prompt, answer cell, `# Self-check`, folded `# @title Solution`."""
+    cells = json.loads(path.read_text())["cells"]
+    sources = ["".join(cell["source"]) for cell in cells]
+    headings = [i for i, (cell, text) in enumerate(zip(cells, sources))
+                if cell["cell_type"] == "markdown" and text.startswith("### Exercise")]
+    assert headings, f"{path.name}: the Exercises section needs at least one '### Exercise N — title'"
+    for number, index in enumerate(headings, start=1):
+        where = f"{path.name}, exercise {number} (cell {index})"
+        assert EXERCISE_HEADING.match(sources[index]) and sources[index].startswith(
+            f"### Exercise {number} —"), f"{where}: start with '### Exercise {number} — title', then an *italic* prompt"
+        trio = cells[index + 1:index + 4]
+        assert len(trio) == 3 and all(cell["cell_type"] == "code" for cell in trio), (
+            f"{where}: the heading must be followed by three code cells: answer, self-check, solution")
+        answer, check, solution = (("".join(cell["source"])) for cell in trio)
+        assert "your" in answer.lower() and len(answer.splitlines()) <= 3, (
+            f"{where}: the answer cell holds only a placeholder, e.g. `MY_ANSWER = None  # your answer`")
+        assert check.startswith("# Self-check") and PLACEHOLDER_HINT in check, (
+            f"{where}: the second cell starts '# Self-check' and prints {PLACEHOLDER_HINT!r} for the placeholder")
+        assert _code_first_line(trio[2]) == nbtidy.SOLUTION_TITLE, (
+            f"{where}: the third cell's first line must be '{nbtidy.SOLUTION_TITLE}'")
+    for index, cell in enumerate(cells):
+        first = _code_first_line(cell)
+        if "solution" in first.lower():
+            assert first == nbtidy.SOLUTION_TITLE, (
+                f"{path.name}, cell {index}: a solution cell starts with '{nbtidy.SOLUTION_TITLE}' (Colab form title)")
+        if first == nbtidy.SOLUTION_TITLE:
+            assert cell["metadata"] == nbtidy.FOLDED, (
+                f"{path.name}, cell {index}: the solution must be folded in JupyterLab and Colab. {FIX}")
+            assert index >= 2 and _code_first_line(cells[index - 1]).startswith("# Self-check") and (
+                cells[index - 2]["cell_type"] == "code"), (
+                f"{path.name}, cell {index}: a solution follows a '# Self-check' cell, which follows the answer cell")
+            assert any(index - 3 == heading for heading in headings), (
+                f"{path.name}, cell {index}: this solution belongs to no '### Exercise' heading")
+
+
+def test_format_folds_every_solution_cell(tmp_path):
+    notebook = json.loads(NOTEBOOKS[0].read_text())
+    notebook["cells"].append({"cell_type": "code", "id": "solution", "metadata": {"tags": ["x"]},
+                              "source": "# @title Solution\nx = 1", "outputs": [], "execution_count": None})
+    copy = tmp_path / NOTEBOOKS[0].name
+    copy.write_text(json.dumps(notebook))
+    assert nbtidy.main(["format"], folder=tmp_path) == 0
+    assert json.loads(copy.read_text())["cells"][-1]["metadata"] == nbtidy.FOLDED
 
 
 def test_check_flags_and_format_fixes(tmp_path):

@@ -17,6 +17,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tlcourse.downloads import download_guard, require_network
+from tlcourse.paths import tfds_data_dir
 from tlcourse.settings import Settings
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -120,15 +121,16 @@ def _to_rgb(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
 def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> DatasetSplits:
     """Load TFDS dataset ``name`` as disjoint train/val/test splits of ``(image, label)`` pairs.
 
-    Real data (quick/full) is downloaded on first use into ``TFDS_DATA_DIR`` (``data/tfds`` in the
-    course). With ``settings.mock_data`` (smoke) nothing is downloaded: ``mock_examples`` random
+    Real data (quick/full) is downloaded on first use into ``data_dir`` (default
+    ``tlcourse.paths.tfds_data_dir()``: ``$TFDS_DATA_DIR``, else ``data/tfds`` in the course; passed
+    to tfds explicitly, so it holds even when tfds was imported before ``tlcourse``). With ``settings.mock_data`` (smoke) nothing is downloaded: ``mock_examples`` random
     examples with the real label names are partitioned 70/15/15. The training split is cut to
     ``settings.train_examples_per_class`` examples per class when that is set.
 
     Args:
         name: a key of ``DATASETS``.
         settings: the active profile (``tlcourse.setup()``).
-        data_dir: overrides ``TFDS_DATA_DIR``.
+        data_dir: where TFDS keeps the dataset; default ``tlcourse.paths.tfds_data_dir()``.
 
     Raises:
         ValueError: unknown dataset name.
@@ -138,6 +140,8 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
         >>> train_ds, val_ds, test_ds, label_names = load_splits("tf_flowers", settings)  # doctest: +SKIP
     """
     spec = get_dataset_spec(name)
+    if data_dir is None:
+        data_dir = tfds_data_dir()
     if settings.mock_data:
         with tfds.testing.mock_data(num_examples=settings.mock_examples):
             everything, info = tfds.load(name, split=spec.splits[0].split("[")[0],
@@ -186,11 +190,20 @@ def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: in
 
 def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool = False,
             seed: int | None = None, cache: bool = True) -> tf.data.Dataset:
-    """Resize, cache, (shuffle,) batch and prefetch ``(image, label)`` pairs.
+    """Resize, cache, (shuffle,) batch, cast and prefetch ``(image, label)`` pairs.
+
+    Notebook 02 writes this pipeline out in full, a sentence per step, and checks that it gives
+    the same batches as this helper; later notebooks call the helper.
 
     Images are resized to ``image_size`` × ``image_size`` and cached as uint8 (4× less memory
     than float32), then batched and cast to float32 *still in 0–255*: each model applies its own
     ``preprocess_input`` (or rescaling) inside, so the same pipeline feeds every backbone.
+
+    The result always knows its length (``cardinality()``: the number of batches), so Keras
+    shows a progress bar with a total and ``fit`` never warns that the input "ran out of data".
+    When ``ds`` hides its length (after ``filter``, as in ``load_splits``' mock partitioning and
+    ``take_per_class``), the examples are counted once, after the cache, so that pass fills the
+    cache and nothing is decoded twice; ``assert_cardinality`` then records the count.
 
     Args:
         ds: unbatched ``(image, label)`` pairs, e.g. from ``load_splits``.
@@ -201,7 +214,10 @@ def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool
         cache: keep the resized images in memory after the first pass.
 
     Example:
-        >>> train_ds = prepare(splits.train_ds, 160, 32, shuffle=True, seed=42)  # doctest: +SKIP
+        >>> ds = tf.data.Dataset.from_tensor_slices((tf.zeros([10, 8, 8, 3], tf.uint8), tf.range(10)))
+        >>> prepared = prepare(ds.filter(lambda image, label: label < 7), 4, 3)
+        >>> int(prepared.cardinality())  # 7 examples in batches of 3
+        3
     """
     if image_size < 1 or batch_size < 1:
         raise ValueError(f"image_size and batch_size must be positive, got {image_size}, {batch_size}.")
@@ -213,6 +229,9 @@ def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool
     ds = ds.map(resize, num_parallel_calls=AUTOTUNE)
     if cache:
         ds = ds.cache()
+    if ds.cardinality() == tf.data.UNKNOWN_CARDINALITY:
+        num_examples = ds.reduce(tf.constant(0, tf.int64), lambda count, example: count + 1)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(num_examples))
     if shuffle:
         ds = ds.shuffle(1000, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(lambda images, labels: (tf.cast(images, tf.float32), labels),

@@ -16,8 +16,10 @@ from collections.abc import Iterator
 FIX = (
     "Fix: connect to the internet and run `python -m tlcourse prefetch` once (it fills the "
     "course's download cache in data/), or run offline on purpose with random weights and mock "
-    "data: `export TLCOURSE_PROFILE=smoke` (in a notebook: `%env TLCOURSE_PROFILE=smoke`, then "
-    "restart the kernel)."
+    "data: `export TLCOURSE_PROFILE=smoke` before starting Python or Jupyter. Inside a running "
+    "notebook: run `%env TLCOURSE_PROFILE=smoke`, then run the setup cell "
+    "(`settings = tlcourse.setup()`) and the cells below it again; do not restart the kernel "
+    "(a restart forgets %env)."
 )
 
 # Exception types and message fragments that mean "the download did not work".

@@ -1,7 +1,18 @@
 """A catalogue of Keras Applications backbones, plus freezing and head-building helpers.
 
-Notebook 03 writes these steps out in full (``include_top=False``, ``trainable = False``,
-``base_model(x, training=False)``, the head); later notebooks and the tests call the helpers.
+Notebook 03 writes these steps out in full (``include_top=False``, ``trainable = False``, the
+base's own ``preprocess_input``, the head); later notebooks and the tests call the helpers.
+
+BatchNormalization, the one story the course tells: BN layers keep moving statistics (a mean
+and a variance per channel) learned on the source data. In Keras 3 a BN layer whose
+``trainable`` is False runs in inference mode: it uses those statistics and never updates them,
+whatever ``training`` flag it is called with. So a frozen base (``freeze``) keeps them, and
+``unfreeze_top`` keeps every BN layer frozen when it unfreezes layers for fine-tuning. Calling
+``base_model(x, training=False)`` does NOT protect them on its own: during ``fit`` the outer
+model's ``training=True`` reaches the nested base and overrides the flag
+(keras-team/keras#20285). The flag is harmless and documents intent; the BN layers'
+``trainable = False`` is what keeps the statistics put. ``tests/test_models.py`` measures all
+four cases on the installed Keras; notebook 08 (fine-tuning) will show them.
 """
 
 from __future__ import annotations
@@ -120,7 +131,9 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet")
 def freeze(model: keras.Model) -> keras.Model:
     """Freeze every weight of ``model`` (``model.trainable = False``) and return it.
 
-    Remember to ``compile`` again afterwards: ``trainable`` takes effect at compile time.
+    Its BatchNormalization layers then run in inference mode and keep their moving statistics.
+    ``compile`` again afterwards: ``trainable`` takes effect when the training function is
+    built, at the first ``fit`` after ``compile``.
     """
     model.trainable = False
     return model
@@ -130,10 +143,11 @@ def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
     """Make only the top ``num_layers`` layers of ``model`` trainable, BatchNorm layers excepted.
 
     Every BatchNormalization layer stays frozen: with ``trainable = False`` a Keras 3 BN layer runs
-    in inference mode, so neither its scale/offset nor its moving statistics change. (Calling the
-    base with ``training=False`` alone does not guarantee that during ``fit`` in Keras 3.15 — the
-    outer ``training=True`` reaches the nested base; notebook 03 measures it.) Compile again
-    afterwards.
+    in inference mode, so neither its scale/offset nor its moving statistics change. Calling the
+    base with ``training=False`` does not do that on its own: during ``fit`` the outer
+    ``training=True`` reaches the nested base and overrides the flag (keras-team/keras#20285;
+    ``tests/test_models.py`` measures it). Compile again afterwards: ``trainable`` takes effect
+    when the training function is built, at the first ``fit`` after ``compile``.
 
     Args:
         model: the backbone (e.g. from ``build_backbone``).
@@ -176,9 +190,11 @@ def build_classifier(
 ) -> tuple[keras.Model, keras.Model]:
     """Build input → [augmentation] → preprocess_input → frozen base → pooling → dropout → logits.
 
-    Introduced step by step in notebook 03. The base is frozen and called with
-    ``training=False``; the last Dense layer outputs logits (use ``from_logits=True``) in
-    float32, so it also works under mixed precision.
+    Introduced step by step in notebook 03. The base is frozen (``trainable = False``), which is
+    what keeps its BatchNormalization statistics put; it is also called with ``training=False``,
+    which documents intent but protects nothing on its own during ``fit`` (see the module
+    docstring). The last Dense layer outputs logits (use ``from_logits=True``) in float32, so it
+    also works under mixed precision.
 
     Returns:
         ``(model, base_model)``; unfreeze layers of ``base_model`` later for fine-tuning.

@@ -5,14 +5,24 @@ Inside a clone of the course repository everything lives next to the notebooks:
 ``results/`` (one small JSON record per experiment, git-ignored). Installed elsewhere (Colab),
 the library defaults are kept and results go to ``./tlcourse_results``.
 
-``configure_caches()`` runs when ``tlcourse`` is imported, so import ``tlcourse`` *before*
-``keras`` or ``tensorflow``: both read ``KERAS_HOME`` / ``TFDS_DATA_DIR`` once, at import.
-Variables you set yourself always win.
+The import order does not matter. ``import tlcourse`` sets ``TFDS_DATA_DIR`` and ``KERAS_HOME``
+(unless you set them yourself: your values always win), and then:
+
+- TFDS: the course passes the folder explicitly (``data_dir=tfds_data_dir()``) to every
+  ``tfds.load``/``tfds.builder`` it makes, so it holds even when ``tensorflow_datasets`` was
+  imported first (tfds reads ``TFDS_DATA_DIR`` only at import).
+- Keras: Keras reads ``KERAS_HOME`` only at import, and ``keras.applications`` takes no cache
+  folder argument. When Keras was imported first, ``point_keras_cache()`` moves the cache folder
+  Keras already chose to ``KERAS_HOME`` (Keras 3 keeps it in ``keras.src.backend.config``, where
+  ``keras.utils.get_file`` looks it up at every download). Where that is impossible (a future
+  Keras without that setting), ``tlcourse.setup()`` warns once, naming the folder the weights
+  will go to and the fix.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -53,10 +63,74 @@ def results_dir() -> Path:
 def configure_caches() -> dict[str, str]:
     """Point ``TFDS_DATA_DIR`` and ``KERAS_HOME`` at ``data/`` unless they are already set.
 
-    Returns the values in effect. Called once by ``import tlcourse``; harmless to call again.
+    Returns the values in effect. Called by ``import tlcourse``; harmless to call again. It only
+    sets environment variables; ``point_keras_cache`` handles a Keras that is already imported.
     """
     base = data_dir()
     if base is not None:
         os.environ.setdefault("TFDS_DATA_DIR", str(base / "tfds"))
         os.environ.setdefault("KERAS_HOME", str(base / "keras"))
     return {key: os.environ.get(key, "(library default)") for key in ("TFDS_DATA_DIR", "KERAS_HOME")}
+
+
+def tfds_data_dir() -> str | None:
+    """Return the folder for TFDS datasets: ``$TFDS_DATA_DIR``, else ``<repo>/data/tfds``.
+
+    ``None`` outside a clone with the variable unset (tfds then uses its own default). The
+    course passes this as ``data_dir=`` to tfds, so it holds whatever was imported first.
+
+    Example:
+        >>> tfds_data_dir()  # doctest: +SKIP
+        '/home/me/transfer-learning-course/data/tfds'
+    """
+    if os.environ.get("TFDS_DATA_DIR"):
+        return os.environ["TFDS_DATA_DIR"]
+    base = data_dir()
+    return str(base / "tfds") if base else None
+
+
+def keras_cache_dir() -> str:
+    """Return the folder under which Keras keeps downloads (weights go to its ``models/``).
+
+    That is the folder the imported Keras uses (``keras.src.backend.config.keras_home()``), or,
+    before Keras is imported, the one it will read: ``$KERAS_HOME``, else ``~/.keras``.
+
+    Example:
+        >>> keras_cache_dir()  # doctest: +SKIP
+        '/home/me/transfer-learning-course/data/keras'
+    """
+    config = sys.modules.get("keras.src.backend.config")
+    if config is not None and callable(getattr(config, "keras_home", None)):
+        return str(config.keras_home())
+    return os.environ.get("KERAS_HOME") or str(Path.home() / ".keras")
+
+
+def point_keras_cache() -> str | None:
+    """Make an already imported Keras download into ``$KERAS_HOME``; return a warning or ``None``.
+
+    Keras reads ``KERAS_HOME`` once, at import. When it was imported before ``tlcourse`` (or the
+    variable changed since), this sets the folder Keras 3 looks up at every download
+    (``keras.src.backend.config._KERAS_DIR``, read by ``keras.utils.get_file``) and creates it
+    (``get_file`` falls back to ``/tmp/.keras`` for a folder it cannot write to). When that is
+    impossible it changes nothing and returns one line that says where weights will go and
+    how to fix it. Nothing to do (Keras not imported yet, or ``KERAS_HOME`` unset) returns ``None``.
+    """
+    wanted = os.environ.get("KERAS_HOME")
+    config = sys.modules.get("keras.src.backend.config")
+    if not wanted or config is None:
+        return None
+    current = getattr(config, "keras_home", lambda: None)()
+    if current is not None and os.path.abspath(os.path.expanduser(str(current))) == os.path.abspath(
+            os.path.expanduser(wanted)):
+        return None
+    fix = (f"Keras was imported before tlcourse and keeps its downloads (ImageNet weights) in "
+           f"{current or 'its default folder'}, not KERAS_HOME={wanted}. To use {wanted}: restart "
+           "the kernel and run the setup cell first, or set KERAS_HOME before starting Python.")
+    if current is None or not hasattr(config, "_KERAS_DIR"):
+        return fix
+    try:
+        os.makedirs(os.path.expanduser(wanted), exist_ok=True)
+    except OSError as error:
+        return f"{fix} ({wanted} cannot be created: {error})"
+    config._KERAS_DIR = wanted
+    return None if config.keras_home() == wanted else fix

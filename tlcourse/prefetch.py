@@ -15,17 +15,18 @@ from tlcourse.downloads import DownloadError, download_guard, require_network
 
 # What notebooks 00–03 need. More items join as notebooks are added.
 DATASETS = ("tf_flowers",)
-WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224))
+WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224), ("ResNet50", 224))  # ResNet50: notebook 03's exercise
 
 
 def prefetch_dataset(name: str) -> None:
-    """Download and prepare TFDS dataset ``name`` into ``TFDS_DATA_DIR`` (no-op when present)."""
+    """Download and prepare TFDS dataset ``name`` into ``tfds_data_dir()`` (no-op when present)."""
     import tensorflow_datasets as tfds
 
     from tlcourse.data import get_dataset_spec
+    from tlcourse.paths import tfds_data_dir
 
     get_dataset_spec(name)  # unknown names: ValueError listing the valid ones
-    builder = tfds.builder(name)
+    builder = tfds.builder(name, data_dir=tfds_data_dir())  # explicit: whatever was imported first
     if builder.is_prepared():
         return
     require_network(f"the {name} dataset")

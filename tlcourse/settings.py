@@ -11,6 +11,7 @@ import dataclasses
 import os
 import platform
 import sys
+import warnings
 from dataclasses import dataclass
 
 PROFILE_ENV = "TLCOURSE_PROFILE"
@@ -183,6 +184,7 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
     import tensorflow_datasets as tfds
 
     from tlcourse import __version__
+    from tlcourse.paths import keras_cache_dir, point_keras_cache, tfds_data_dir
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -200,6 +202,9 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         tf.config.experimental.enable_op_determinism()
     use_mixed = settings.mixed_precision and bool(gpus)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
+    cache_problem = point_keras_cache()  # Keras imported before tlcourse: move its cache folder
+    if cache_problem:
+        warnings.warn(cache_problem, stacklevel=2)
     if verbose:
         print(
             f"tlcourse {__version__} · Python {platform.python_version()} · TensorFlow "
@@ -217,6 +222,6 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
             f"mixed_precision={use_mixed}"
         )
         print(f"Seed: {settings.seed} (op determinism {'off on GPU' if gpus else 'on'})")
-        for key in ("TFDS_DATA_DIR", "KERAS_HOME"):
-            print(f"{key}: {os.environ.get(key, '(library default)')}")
+        print(f"TFDS_DATA_DIR: {tfds_data_dir() or '(library default)'}")
+        print(f"KERAS_HOME: {keras_cache_dir()} (weights go to its models/ folder)")
     return settings

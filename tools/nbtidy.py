@@ -4,7 +4,10 @@
     python tools/nbtidy.py check    # list what `format` would change; exit 1 if anything
 
 Rules:
-- no outputs, no execution counts; cell metadata only keeps ``jupyter`` (hidden source);
+- no outputs, no execution counts; cell metadata only keeps ``jupyter`` (hidden source) and
+  ``cellView`` (Colab forms);
+- every code cell whose first line is ``# @title Solution`` is folded away in JupyterLab
+  (``"jupyter": {"source_hidden": true}``) and in Colab (``"cellView": "form"``);
 - notebook metadata is just the Python 3 kernelspec;
 - nbformat 4.5 with unique cell ids (existing ids are kept);
 - JSON with sorted keys, indent 1, a final newline;
@@ -25,6 +28,15 @@ NOTEBOOKS = ROOT / "notebooks"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 INSTALL_MARKER = "# Colab only: install the course helpers"
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+SOLUTION_TITLE = "# @title Solution"
+KEPT_CELL_METADATA = ("jupyter", "cellView")
+FOLDED = {"cellView": "form", "jupyter": {"source_hidden": True}}
+
+
+def is_solution(cell: dict) -> bool:
+    """True for a code cell whose first line is ``# @title Solution``."""
+    first_line = _source(cell).split("\n", 1)[0].strip()
+    return cell["cell_type"] == "code" and first_line == SOLUTION_TITLE
 
 
 def repository() -> tuple[str, str]:
@@ -68,8 +80,10 @@ def tidy(notebook: dict, path: Path) -> dict:
         if not cell_id or cell_id in seen:
             cell_id = hashlib.sha1(f"{path.name}:{index}:{source}".encode()).hexdigest()[:8]
         seen.add(cell_id)
-        clean = {"cell_type": cell["cell_type"], "id": cell_id, "source": source,
-                 "metadata": {k: v for k, v in cell.get("metadata", {}).items() if k == "jupyter"}}
+        metadata = {k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA}
+        if is_solution({"cell_type": cell["cell_type"], "source": source}):
+            metadata.update(json.loads(json.dumps(FOLDED)))
+        clean = {"cell_type": cell["cell_type"], "id": cell_id, "source": source, "metadata": metadata}
         if cell["cell_type"] == "code":
             clean.update(outputs=[], execution_count=None)
         cells.append(clean)

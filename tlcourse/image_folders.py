@@ -1,0 +1,515 @@
+"""Your own images: the whole recipe on a folder of photos, one sub-folder per class.
+
+Introduced in notebook 09 ("Your own images"). Put your photos in one folder with one
+sub-folder per class::
+
+    my_photos/
+        cats/   IMG_0001.jpg  IMG_0002.jpg  ...
+        dogs/   IMG_0107.png  ...
+
+``check_image_folder`` scans the folder *before* anything is loaded and stops with a message
+that names the file or folder and the fix (a missing folder, a class folder with no images, a
+format Keras cannot read, a corrupt file), instead of a TensorFlow error halfway through
+``fit``. ``load_image_folder`` then calls ``keras.utils.image_dataset_from_directory`` and
+returns train/val datasets of float32 pixels in 0–255 — the same as ``tlcourse.data.prepare``
+gives, so every model of the earlier notebooks works on them unchanged. ``load_image_file``
+turns one photo into a batch of one for ``model.predict``, resized exactly as the folder's
+images were. Grayscale, palette and RGBA (transparent) images become RGB; nothing in the
+folder is ever changed, moved or deleted.
+
+``write_demo_folder`` writes such a folder of procedurally drawn shapes (``tlcourse.shapes``),
+as PNG and JPEG, in colour, grayscale and RGBA: the tests and notebook 09's offline demo use it.
+
+Example:
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = write_demo_folder(Path(tmp) / "shapes", per_class=5, image_size=32)
+    ...     report = check_image_folder(folder)
+    >>> report.class_names, report.counts["heart"], report.files
+    (['arrow', 'crescent', 'heart'], 5, 15)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tlcourse import checks, shapes
+
+IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+"""The file extensions ``keras.utils.image_dataset_from_directory`` loads (its
+``ALLOWLIST_FORMATS``, any letter case); it silently skips every other file."""
+
+IGNORED_NAMES: tuple[str, ...] = ("thumbs.db", "desktop.ini")
+"""Files that operating systems put next to photos (compared in lower case); always skipped,
+like every file or folder whose name starts with a dot (``.DS_Store``, ``.ipynb_checkpoints``)."""
+
+IGNORED_FOLDERS: tuple[str, ...] = ("__MACOSX",)
+"""Top-level folders that are never a class: macOS adds ``__MACOSX`` to the zip files it makes."""
+
+DEMO_MARKER = ".tlcourse-demo"
+"""The file ``write_demo_folder`` leaves in its folder, listing what it wrote (hidden, so ignored)."""
+
+_LAYOUT = "folder/<class name>/<images>, e.g. my_photos/cats/1.jpg and my_photos/dogs/7.png"
+_SHOWN = 5  # at most this many file names in one message
+_CONVERT = ("convert it to PNG or JPEG (open it in an image viewer and save it as .png or .jpg, "
+            "or in Python: PIL.Image.open(path).convert('RGB').save(new_path_ending_in_png))")
+
+
+class FolderReport(NamedTuple):
+    """What ``check_image_folder`` found, in the order Keras numbers the classes.
+
+    Attributes:
+        folder: the folder, as an absolute path.
+        class_names: the class folders' names, sorted (class ``i`` is ``class_names[i]``).
+        counts: images per class, ``{class name: count}``.
+        files: images in all classes together.
+    """
+
+    folder: Path
+    class_names: list[str]
+    counts: dict[str, int]
+    files: int
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes (class folders) there are."""
+        return len(self.class_names)
+
+
+class ImageFolder(NamedTuple):
+    """Train/val datasets loaded from a folder of images, as ``load_image_folder`` returns them.
+
+    Attributes:
+        train_ds: batches of ``(images float32 [B, S, S, 3] in 0–255, labels int32 [B])``,
+            reshuffled every epoch.
+        val_ds: the same for validation, in a fixed order: the order of ``val_files``.
+        class_names: label ``i`` is ``class_names[i]``.
+        report: what ``check_image_folder`` found.
+        train_files: the training images' paths (in no particular order).
+        val_files: the validation images' paths, in ``val_ds`` order.
+    """
+
+    train_ds: tf.data.Dataset
+    val_ds: tf.data.Dataset
+    class_names: list[str]
+    report: FolderReport
+    train_files: tuple[str, ...]
+    val_files: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes there are."""
+        return len(self.class_names)
+
+
+def _is_image_name(name: str) -> bool:
+    return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _is_ignored(name: str) -> bool:
+    return name.startswith(".") or name.lower() in IGNORED_NAMES
+
+
+def _listing(paths: Sequence[Path], folder: Path) -> str:
+    shown = [str(path.relative_to(folder)) if path.is_relative_to(folder) else str(path)
+             for path in paths[:_SHOWN]]
+    more = f" and {len(paths) - _SHOWN} more" if len(paths) > _SHOWN else ""
+    return ", ".join(shown) + more
+
+
+def _formats() -> str:
+    return ", ".join(IMAGE_EXTENSIONS)
+
+
+def _decode_problem(path: Path) -> str | None:
+    """Decode ``path`` as ``image_dataset_from_directory`` will; return why it failed, or None.
+
+    JPEGs are decoded at 1/8 scale (``ratio=8``): libjpeg still reads every byte, so a
+    truncated or corrupt file fails just the same, in about half the time.
+    """
+    try:
+        data = path.read_bytes()
+        if not data:
+            return "the file is empty (0 bytes)"
+        if data[:3] == b"\xff\xd8\xff":
+            tf.io.decode_jpeg(data, channels=3, ratio=8)
+        else:
+            tf.io.decode_image(data, channels=3, expand_animations=False)
+    except (OSError, tf.errors.OpError) as error:
+        text = getattr(error, "message", None) or str(error)
+        return text.strip().splitlines()[-1][:160] if text.strip() else type(error).__name__
+    return None
+
+
+def _check_folder_path(folder: str | os.PathLike) -> Path:
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder={folder!r} is a {type(folder).__name__}: expected a folder path "
+                        "(a str or pathlib.Path). Fix: pass e.g. folder='my_photos'.")
+    path = Path(folder).expanduser().absolute()
+    if not path.exists():
+        raise FileNotFoundError(
+            f"No folder at {path}. Expected the layout {_LAYOUT}. Fix: create it and put one "
+            "sub-folder of images per class in it, or pass the right path (relative paths start "
+            f"from the current folder, {Path.cwd()}).")
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file, not a folder. Expected the layout {_LAYOUT}. Fix: "
+                         "pass the folder that holds the class folders (to predict one image, "
+                         "use load_image_file).")
+    return path
+
+
+def check_image_folder(folder: str | os.PathLike) -> FolderReport:
+    """Scan a folder of class sub-folders before loading it; stop with a clear error if needed.
+
+    Looks at exactly the files ``keras.utils.image_dataset_from_directory`` will load: each
+    sub-folder is a class (sorted by name), and every file in it — or in folders below it —
+    whose extension is one of ``IMAGE_EXTENSIONS`` is an image of that class. Every image is
+    decoded once, as Keras will decode it, so a corrupt file is named now, not as an
+    ``InvalidArgumentError`` in the middle of ``fit``. (That takes a moment for big photos:
+    roughly 0.2 s per 12-megapixel JPEG on one laptop core.)
+
+    Skipped, never errors: files and folders whose names start with a dot (``.DS_Store``,
+    ``.ipynb_checkpoints``), ``Thumbs.db``, ``desktop.ini``, a top-level ``__MACOSX`` folder
+    and non-image files directly in ``folder`` (e.g. a README). One exception: a dot-file with
+    an image extension inside a class folder (macOS writes ``._IMG_0001.jpg`` next to each photo
+    on some USB sticks) is loaded by Keras like any image, so it is checked like one.
+
+    Nothing in the folder is changed, moved or deleted.
+
+    Args:
+        folder: the folder that holds one sub-folder of images per class.
+
+    Returns:
+        A ``FolderReport``: the absolute ``folder``, ``class_names``, ``counts`` per class and
+        the number of ``files``.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        ValueError: ``folder`` is a file; it has no class folders (the images lie directly in
+            it) or only one; images lie next to the class folders (Keras would leave them out);
+            a class folder holds no images; a file has an extension Keras does not load; a file
+            cannot be decoded. Each message names the files or folders and the fix.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     (Path(tmp) / "cats").mkdir()
+        ...     check_image_folder(tmp)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: Found only one class folder, 'cats', in ...: a classifier needs at least two classes. ...
+    """
+    folder = _check_folder_path(folder)
+    entries = sorted(os.listdir(folder))
+    class_names = [name for name in entries if (folder / name).is_dir()
+                   and not name.startswith(".") and name not in IGNORED_FOLDERS]
+    loose_images = [folder / name for name in entries
+                    if not (folder / name).is_dir() and not _is_ignored(name) and _is_image_name(name)]
+    if not class_names:
+        found = (f" It holds {len(loose_images)} image(s) directly ({_listing(loose_images, folder)})."
+                 if loose_images else "")
+        raise ValueError(
+            f"No class folders in {folder}.{found} Expected the layout {_LAYOUT}: the name of "
+            "each sub-folder is a class name. Fix: make one sub-folder per class inside it and "
+            "move each image into the folder of its class.")
+    if len(class_names) < 2:
+        raise ValueError(
+            f"Found only one class folder, {class_names[0]!r}, in {folder}: a classifier needs at "
+            f"least two classes. Expected the layout {_LAYOUT}. Fix: add a second class folder "
+            f"next to {class_names[0]!r} (e.g. {folder / 'other'}) with images of another class; "
+            "if the images of every class are inside this one folder, pass that folder instead.")
+    if loose_images:
+        raise ValueError(
+            f"{len(loose_images)} image(s) lie directly in {folder}, next to the class folders: "
+            f"{_listing(loose_images, folder)}. Keras would silently leave them out (it reads only "
+            "the class folders). Fix: move each into the folder of its class, or out of this "
+            "folder.")
+
+    images: dict[str, list[Path]] = {}
+    unsupported: list[Path] = []
+    for name in class_names:
+        images[name] = []
+        for root, dirs, files in os.walk(folder / name):  # as Keras walks: no symlinked folders
+            dirs.sort()
+            hidden_root = any(part.startswith(".") for part in Path(root).relative_to(folder).parts)
+            for file_name in sorted(files):
+                path = Path(root) / file_name
+                if _is_image_name(file_name):
+                    images[name].append(path)  # Keras loads it, hidden or not: check it
+                elif not (hidden_root or _is_ignored(file_name)):
+                    unsupported.append(path)
+    empty = [name for name in class_names if not images[name]]
+    if empty:
+        raise ValueError(
+            f"Class folder(s) with no images in {folder}: {', '.join(repr(name) for name in empty)}."
+            f" Keras loads only files ending in {_formats()}. Fix: put images of that class in "
+            "it, or move the empty folder out of this folder (every sub-folder is a class).")
+    if unsupported:
+        raise ValueError(
+            f"{len(unsupported)} file(s) in {folder} have a format that Keras does not load: "
+            f"{_listing(unsupported, folder)}. image_dataset_from_directory reads only files "
+            f"ending in {_formats()} (any letter case) and would silently skip these. Fix: "
+            f"{_CONVERT}; move files that are not images out of the folder.")
+
+    all_images = [path for name in class_names for path in images[name]]
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
+        problems = list(pool.map(_decode_problem, all_images))
+    broken = [(path, problem) for path, problem in zip(all_images, problems) if problem]
+    if broken:
+        details = "; ".join(f"{path.relative_to(folder)} ({problem})" for path, problem in broken[:_SHOWN])
+        more = f"; and {len(broken) - _SHOWN} more" if len(broken) > _SHOWN else ""
+        apple = any(path.name.startswith("._") for path, _ in broken)
+        hint = (" Files whose names start with '._' are macOS metadata, not photos: delete them "
+                f"all (in a terminal: find {folder} -name '._*' -delete)." if apple else "")
+        raise ValueError(
+            f"{len(broken)} file(s) in {folder} cannot be read as images: {details}{more}. "
+            f"Fix: delete each of them, or open it in an image viewer and save it again as PNG "
+            f"or JPEG.{hint}")
+    counts = {name: len(images[name]) for name in class_names}
+    return FolderReport(folder, class_names, counts, len(all_images))
+
+
+def load_image_folder(folder: str | os.PathLike, *, image_size: int, batch_size: int,
+                      validation_split: float = 0.2, seed: int = 0) -> ImageFolder:
+    """Load a folder of class sub-folders as train/val datasets, checked first.
+
+    Runs ``check_image_folder``, then ``keras.utils.image_dataset_from_directory`` with
+    ``color_mode="rgb"`` (grayscale, palette and RGBA images become RGB; transparency is
+    dropped), ``image_size=(image_size, image_size)`` (bilinear resize, the aspect ratio is not
+    kept), ``label_mode="int"`` and ``subset="both"``: the files are shuffled with ``seed`` and
+    the last ``int(validation_split * files)`` go to validation — a random split, not a
+    stratified one, so with few images a class can be missing from ``val_ds``. The pixels stay
+    float32 in 0–255, like ``tlcourse.data.prepare``'s, so each model's ``preprocess_input`` (or
+    rescaling) inside the model works unchanged.
+
+    Both datasets are cached in memory after the first pass (about ``files × image_size² × 12``
+    bytes: 1,000 images of 160 px take 0.3 GB) and prefetched; ``train_ds`` is reshuffled every
+    epoch. Both know their number of batches (``cardinality()``).
+
+    Args:
+        folder: the folder that holds one sub-folder of images per class.
+        image_size: side of the square images the model sees, in pixels.
+        batch_size: images per batch.
+        validation_split: fraction of the images kept for validation, between 0 and 1; it must
+            leave at least one image for each split.
+        seed: seed of the shuffle that splits the files (same seed, same split).
+
+    Returns:
+        An ``ImageFolder``: ``train_ds``, ``val_ds``, ``class_names``, ``report``,
+        ``train_files``, ``val_files``.
+
+    Raises:
+        FileNotFoundError, ValueError: see ``check_image_folder``; also a split that leaves
+            no image for training or validation.
+        TypeError, ValueError: a bad argument.
+
+    Example:
+        >>> import tempfile
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> folder = write_demo_folder(Path(tmp.name) / "shapes", per_class=5, image_size=32)
+        >>> data = load_image_folder(folder, image_size=24, batch_size=4)
+        Found 15 files belonging to 3 classes.
+        Using 12 files for training.
+        Using 3 files for validation.
+        >>> images, labels = next(iter(data.train_ds))
+        >>> images.shape, images.dtype.name, data.class_names
+        (TensorShape([4, 24, 24, 3]), 'float32', ['arrow', 'crescent', 'heart'])
+        >>> tmp.cleanup()
+    """
+    image_size = checks.check_int("image_size", image_size, minimum=1,
+                                  fix="use the input size of your model, e.g. image_size=160")
+    batch_size = checks.check_int("batch_size", batch_size, minimum=1, fix="e.g. batch_size=32")
+    validation_split = checks.check_number(
+        "validation_split", validation_split, above=0, below=1,
+        fix="keep a fraction of the images for validation, e.g. validation_split=0.2")
+    seed = checks.check_int("seed", seed, fix="e.g. seed=0")
+    report = check_image_folder(folder)
+    num_val = int(validation_split * report.files)
+    if num_val < 1 or report.files - num_val < 1:
+        least = 1 / report.files
+        raise ValueError(
+            f"validation_split={validation_split} of the {report.files} images in {report.folder} "
+            f"leaves {num_val} for validation and {report.files - num_val} for training: expected "
+            "at least one image in each. Fix: add images (a few per class at the very least), or "
+            f"choose validation_split from {least:.3g} up to {1 - least:.3g}.")
+    train_ds, val_ds = keras.utils.image_dataset_from_directory(
+        report.folder,
+        labels="inferred",
+        label_mode="int",
+        class_names=report.class_names,  # only the checked class folders (skips __MACOSX)
+        color_mode="rgb",
+        batch_size=batch_size,
+        image_size=(image_size, image_size),
+        shuffle=True,
+        seed=seed,
+        validation_split=validation_split,
+        subset="both",
+    )
+    train_files, val_files = tuple(train_ds.file_paths), tuple(val_ds.file_paths)
+    # Cache the decoded images, then reshuffle them every epoch: a shuffle *before* the cache
+    # (Keras shuffles the file paths) would be frozen into the cache's order.
+    train_ds = (train_ds.unbatch().cache()
+                .apply(tf.data.experimental.assert_cardinality(len(train_files)))
+                .shuffle(len(train_files), seed=seed, reshuffle_each_iteration=True)
+                .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+    val_ds = val_ds.cache().prefetch(tf.data.AUTOTUNE)
+    return ImageFolder(train_ds, val_ds, list(report.class_names), report, train_files, val_files)
+
+
+def load_image_file(path: str | os.PathLike, image_size: int) -> np.ndarray:
+    """Load one image file as a batch of one, ready for ``model.predict``.
+
+    ``keras.utils.load_img(path, color_mode="rgb")`` reads it (grayscale, palette and RGBA
+    become RGB), ``keras.utils.img_to_array`` makes it an array, and it is resized with the
+    same bilinear ``tf.image.resize`` that ``image_dataset_from_directory`` uses — not with
+    ``load_img(target_size=...)``, whose default is nearest-neighbour — so a file gives the same
+    pixels here as in ``load_image_folder``'s datasets.
+
+    Args:
+        path: an image file ending in one of ``IMAGE_EXTENSIONS``.
+        image_size: side of the square image the model sees, in pixels.
+
+    Returns:
+        float32 array ``[1, image_size, image_size, 3]`` with values in 0–255.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: ``path`` is a folder, has an extension Keras does not load, or cannot be
+            decoded; the message names the file and the fix.
+
+    Example:
+        >>> import tempfile
+        >>> import PIL.Image
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     PIL.Image.new("L", (40, 30), color=200).save(Path(tmp) / "gray.png")
+        ...     batch = load_image_file(Path(tmp) / "gray.png", image_size=16)
+        >>> batch.shape, batch.dtype.name, float(batch.min()), float(batch.max())
+        ((1, 16, 16, 3), 'float32', 200.0, 200.0)
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path={path!r} is a {type(path).__name__}: expected an image file's path "
+                        "(a str or pathlib.Path). Fix: pass e.g. path='my_photo.jpg'.")
+    image_size = checks.check_int("image_size", image_size, minimum=1,
+                                  fix="use the image size the model was trained on")
+    file = Path(path).expanduser().absolute()
+    if not file.exists():
+        raise FileNotFoundError(
+            f"No file at {file}. Fix: check the name and the folder (relative paths start from "
+            f"the current folder, {Path.cwd()}).")
+    if file.is_dir():
+        raise ValueError(f"{file} is a folder, not an image file. Fix: pass one image file (to "
+                         "load a folder of class folders, use load_image_folder).")
+    if not _is_image_name(file.name):
+        raise ValueError(
+            f"{file} has a format that Keras does not load: expected a file ending in "
+            f"{_formats()}. Fix: {_CONVERT}.")
+    try:
+        image = keras.utils.load_img(file, color_mode="rgb")
+        array = keras.utils.img_to_array(image, dtype="float32")
+    except (OSError, ValueError, SyntaxError) as error:  # PIL's UnidentifiedImageError is an OSError
+        raise ValueError(
+            f"{file} cannot be read as an image ({type(error).__name__}: {error}). Fix: delete "
+            "it, or open it in an image viewer and save it again as PNG or JPEG.") from None
+    resized = tf.image.resize(array, (image_size, image_size), method="bilinear")
+    return np.asarray(resized, dtype=np.float32)[None]
+
+
+def write_demo_folder(folder: str | os.PathLike, *, per_class: int = 20, image_size: int = 64,
+                      seed: int = 0, shape_names: Sequence[str] = shapes.TARGET_SHAPES[:3]) -> Path:
+    """Write a folder of drawn shapes, one sub-folder per class, as a learner's photos would be.
+
+    The images come from ``tlcourse.shapes.make_shapes`` (notebook 01's shapes). Within each
+    class the files cycle through four kinds, so a loader's conversions are exercised: ``N.jpg``
+    (RGB JPEG), ``N.png`` (RGB PNG), ``N.png`` in grayscale (mode ``L``) and ``N.png`` with an
+    alpha channel (RGBA; its colour channels hold the drawing, the alpha channel a gradient from
+    128 to 255). ``N`` counts from 0 within each class: file ``N`` has kind ``N % 4``.
+
+    The folder may be new, empty, or one this function wrote before: then the files it listed
+    in ``folder/.tlcourse-demo`` are replaced (nothing else is touched). Any other non-empty
+    folder raises ``FileExistsError``, so a learner's own photos are never mixed with the demo.
+
+    Args:
+        folder: where to write; created with its parents if needed.
+        per_class: images per class, at least 1.
+        image_size: side of the square images, at least 16 pixels.
+        seed: seed of the drawings.
+        shape_names: the classes: names from ``tlcourse.shapes.SHAPES``.
+
+    Returns:
+        ``folder`` as a ``Path``.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = write_demo_folder(Path(tmp) / "demo", per_class=4, image_size=32)
+        ...     sorted(path.name for path in (folder / "heart").iterdir())
+        ['0.jpg', '1.png', '2.png', '3.png']
+    """
+    import PIL.Image
+
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder={folder!r} is a {type(folder).__name__}: expected a folder path "
+                        "(a str or pathlib.Path). Fix: pass e.g. folder='demo_images'.")
+    per_class = checks.check_int("per_class", per_class, minimum=1, fix="e.g. per_class=20")
+    image_size = checks.check_int("image_size", image_size, minimum=shapes.MIN_IMAGE_SIZE,
+                                  fix=f"use at least {shapes.MIN_IMAGE_SIZE} px, e.g. image_size=64")
+    seed = checks.check_int("seed", seed, fix="e.g. seed=0")
+    if isinstance(shape_names, str):
+        raise TypeError(f"shape_names={shape_names!r} is a str: expected a list of shape names. "
+                        f"Fix: pass a list, e.g. shape_names={list(shapes.TARGET_SHAPES[:2])}.")
+    shape_names = list(shape_names)
+    folder = Path(folder).expanduser().absolute()
+    marker = folder / DEMO_MARKER
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file. Fix: pass a new or empty folder for the demo images.")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not marker.is_file():
+            raise FileExistsError(
+                f"{folder} is not empty and was not written by write_demo_folder. Fix: pass a new "
+                "or empty folder, so the demo images are never mixed with your own.")
+        _remove_listed(folder, marker)
+
+    images, labels = shapes.make_shapes(shape_names, per_class=per_class, image_size=image_size,
+                                        seed=seed)
+    alpha = np.linspace(128, 255, image_size).round().astype(np.uint8)
+    alpha = np.broadcast_to(alpha[None, :], (image_size, image_size))
+    written: list[str] = []
+    for label, name in enumerate(shape_names):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for index, pixels in enumerate(images[labels == label]):
+            kind = index % 4
+            relative = f"{name}/{index}.{'jpg' if kind == 0 else 'png'}"
+            if kind == 0:
+                PIL.Image.fromarray(pixels, "RGB").save(folder / relative, quality=95)
+            elif kind == 1:
+                PIL.Image.fromarray(pixels, "RGB").save(folder / relative)
+            elif kind == 2:
+                PIL.Image.fromarray(pixels, "RGB").convert("L").save(folder / relative)
+            else:
+                rgba = np.concatenate([pixels, alpha[..., None]], axis=-1)
+                PIL.Image.fromarray(rgba, "RGBA").save(folder / relative)
+            written.append(relative)
+    marker.write_text("\n".join(["# written by tlcourse.image_folders.write_demo_folder", *written])
+                      + "\n", encoding="utf-8")
+    return folder
+
+
+def _remove_listed(folder: Path, marker: Path) -> None:
+    """Remove the files a previous ``write_demo_folder`` listed in ``marker``, then empty folders."""
+    for line in marker.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        path = (folder / line).resolve()
+        if path.is_relative_to(folder.resolve()) and path.is_file():
+            path.unlink()
+            if path.parent != folder.resolve() and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    marker.unlink()

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -145,7 +146,8 @@ def _decode_problem(path: Path) -> str | None:
             tf.io.decode_image(data, channels=3, expand_animations=False)
     except (OSError, tf.errors.OpError) as error:
         text = getattr(error, "message", None) or str(error)
-        return text.strip().splitlines()[-1][:160] if text.strip() else type(error).__name__
+        text = re.sub(r"\{\{.*?\}\}|\[Op:\w+\].*", "", text).strip()  # TensorFlow's op names
+        return text.splitlines()[-1][:160] if text else type(error).__name__
     return None
 
 
@@ -270,7 +272,7 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
         hint = (" Files whose names start with '._' are macOS metadata, not photos: delete them "
                 f"all (in a terminal: find {folder} -name '._*' -delete)." if apple else "")
         raise ValueError(
-            f"{len(broken)} file(s) in {folder} cannot be read as images: {details}{more}. "
+            f"{len(broken)} file(s) in {folder} cannot be read as an image: {details}{more}. "
             f"Fix: delete each of them, or open it in an image viewer and save it again as PNG "
             f"or JPEG.{hint}")
     counts = {name: len(images[name]) for name in class_names}

@@ -108,7 +108,8 @@ def test_splits_are_disjoint_and_cover_every_file(loaded, expected):
 
 def test_every_example_is_one_file_converted_to_rgb(loaded, expected):
     """Match each example to its file: every file exactly once, with its label, grayscale and
-    RGBA files as the RGB that PIL gives (TF and PIL agree on PNG; JPEG within rounding)."""
+    RGBA files as the RGB that PIL gives (TF and PIL agree exactly on PNG; on JPEG they differ
+    by up to about 13 levels: TF decodes with a faster, less exact DCT)."""
     files = list(expected)
     stack = np.stack([expected[path] for path in files])
     seen = []
@@ -117,7 +118,7 @@ def test_every_example_is_one_file_converted_to_rgb(loaded, expected):
             for pixels, label in zip(np.asarray(images), np.asarray(labels)):
                 distance = np.abs(stack - pixels).reshape(len(files), -1).max(axis=1)
                 match = int(np.argmin(distance))
-                tolerance = 0 if files[match].endswith(".png") else 8
+                tolerance = 0 if files[match].endswith(".png") else 24
                 assert distance[match] <= tolerance, files[match]
                 assert loaded.class_names[label] == Path(files[match]).parent.name
                 seen.append(files[match])
@@ -130,8 +131,7 @@ def test_every_example_is_one_file_converted_to_rgb(loaded, expected):
 def test_val_order_follows_val_files_and_matches_load_image_file(loaded):
     val_images = np.concatenate([np.asarray(images) for images, _ in loaded.val_ds])
     for pixels, path in zip(val_images, loaded.val_files):
-        single = load_image_file(path, SIZE)[0]
-        np.testing.assert_allclose(single, pixels, atol=0 if path.endswith(".png") else 8)
+        assert np.array_equal(load_image_file(path, SIZE)[0], pixels), path
 
 
 def test_train_ds_is_reshuffled_every_epoch(loaded):
@@ -145,10 +145,10 @@ def test_train_ds_is_reshuffled_every_epoch(loaded):
 
 def test_resizing_matches_between_folder_and_single_file(demo):
     data = load_image_folder(demo, image_size=20, batch_size=64, validation_split=0.5, seed=0)
+    assert any(path.endswith(".jpg") for path in data.val_files)
     images = np.concatenate([np.asarray(batch) for batch, _ in data.val_ds])
     for pixels, path in zip(images, data.val_files):
-        single = load_image_file(path, 20)[0]
-        np.testing.assert_allclose(single, pixels, atol=0 if path.endswith(".png") else 8)
+        assert np.array_equal(load_image_file(path, 20)[0], pixels), path  # same pixels, JPEG too
 
 
 @pytest.mark.parametrize("kind", [0, 1, 2, 3])  # JPEG, PNG, grayscale PNG, RGBA PNG
@@ -157,7 +157,7 @@ def test_load_image_file_each_kind(demo, expected, kind):
     batch = load_image_file(path, SIZE)
     assert batch.shape == (1, SIZE, SIZE, 3) and batch.dtype == np.float32
     assert 0 <= batch.min() and batch.max() <= 255
-    np.testing.assert_allclose(batch[0], expected[str(path)], atol=0 if kind else 8)
+    np.testing.assert_allclose(batch[0], expected[str(path)], atol=0 if kind else 24)
     if kind == 2:
         assert np.array_equal(batch[..., 0], batch[..., 1]) and np.array_equal(batch[..., 0], batch[..., 2])
     if kind == 3:

@@ -369,11 +369,15 @@ def load_image_folder(folder: str | os.PathLike, *, image_size: int, batch_size:
 def load_image_file(path: str | os.PathLike, image_size: int) -> np.ndarray:
     """Load one image file as a batch of one, ready for ``model.predict``.
 
-    ``keras.utils.load_img(path, color_mode="rgb")`` reads it (grayscale, palette and RGBA
-    become RGB), ``keras.utils.img_to_array`` makes it an array, and it is resized with the
-    same bilinear ``tf.image.resize`` that ``image_dataset_from_directory`` uses — not with
-    ``load_img(target_size=...)``, whose default is nearest-neighbour — so a file gives the same
-    pixels here as in ``load_image_folder``'s datasets.
+    The file is decoded and resized exactly as ``keras.utils.image_dataset_from_directory``
+    does it (``tf.io.decode_image(..., channels=3)``: grayscale, palette and RGBA become RGB;
+    then a bilinear ``tf.image.resize``), so a file gives the very same pixels here as in
+    ``load_image_folder``'s datasets — what the model saw in training is what it sees now.
+
+    Why not ``keras.utils.img_to_array(keras.utils.load_img(path, target_size=...))``, the
+    usual recipe? It decodes with PIL and resizes with nearest-neighbour by default: on JPEG
+    files its pixels differ from the training pipeline's by up to a dozen levels (of 255).
+    Small, but a prediction should not depend on which function opened the file.
 
     Args:
         path: an image file ending in one of ``IMAGE_EXTENSIONS``.
@@ -413,14 +417,13 @@ def load_image_file(path: str | os.PathLike, image_size: int) -> np.ndarray:
         raise ValueError(
             f"{file} has a format that Keras does not load: expected a file ending in "
             f"{_formats()}. Fix: {_CONVERT}.")
-    try:
-        image = keras.utils.load_img(file, color_mode="rgb")
-        array = keras.utils.img_to_array(image, dtype="float32")
-    except (OSError, ValueError, SyntaxError) as error:  # PIL's UnidentifiedImageError is an OSError
+    problem = _decode_problem(file)
+    if problem:
         raise ValueError(
-            f"{file} cannot be read as an image ({type(error).__name__}: {error}). Fix: delete "
-            "it, or open it in an image viewer and save it again as PNG or JPEG.") from None
-    resized = tf.image.resize(array, (image_size, image_size), method="bilinear")
+            f"{file} cannot be read as an image ({problem}). Fix: delete it, or open it in an "
+            "image viewer and save it again as PNG or JPEG.")
+    image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
+    resized = tf.image.resize(image, (image_size, image_size), method="bilinear")
     return np.asarray(resized, dtype=np.float32)[None]
 
 

@@ -151,6 +151,22 @@ def test_resizing_matches_between_folder_and_single_file(demo):
         assert np.array_equal(load_image_file(path, 20)[0], pixels), path  # same pixels, JPEG too
 
 
+def test_datasets_feed_fit_and_a_file_feeds_predict(demo, loaded):
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((SIZE, SIZE, 3)), layers.Rescaling(1 / 255),
+                              layers.Conv2D(4, 3, activation="relu"), layers.GlobalAveragePooling2D(),
+                              layers.Dense(loaded.num_classes)])
+    model.compile(optimizer="adam", metrics=["accuracy"],
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(loaded.train_ds, validation_data=loaded.val_ds, epochs=2, verbose=0)
+    assert np.isfinite(history.history["val_loss"]).all()
+    logits = model.predict(load_image_file(demo / CLASSES[0] / "3.png", SIZE), verbose=0)
+    assert logits.shape == (1, loaded.num_classes)
+
+
 @pytest.mark.parametrize("kind", [0, 1, 2, 3])  # JPEG, PNG, grayscale PNG, RGBA PNG
 def test_load_image_file_each_kind(demo, expected, kind):
     path = demo / CLASSES[1] / f"{kind}.{'jpg' if kind == 0 else 'png'}"

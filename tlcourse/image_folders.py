@@ -68,16 +68,16 @@ class FolderReport(NamedTuple):
     """What ``check_image_folder`` found, in the order Keras numbers the classes.
 
     Attributes:
-        folder: the folder, as an absolute path.
         class_names: the class folders' names, sorted (class ``i`` is ``class_names[i]``).
         counts: images per class, ``{class name: count}``.
         files: images in all classes together.
+        folder: the folder, as an absolute path.
     """
 
-    folder: Path
     class_names: list[str]
     counts: dict[str, int]
     files: int
+    folder: Path
 
     @property
     def num_classes(self) -> int:
@@ -190,8 +190,8 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
         folder: the folder that holds one sub-folder of images per class.
 
     Returns:
-        A ``FolderReport``: the absolute ``folder``, ``class_names``, ``counts`` per class and
-        the number of ``files``.
+        A ``FolderReport``: ``class_names``, ``counts`` per class, the number of ``files`` and
+        the absolute ``folder``.
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
@@ -276,7 +276,7 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
             f"Fix: delete each of them, or open it in an image viewer and save it again as PNG "
             f"or JPEG.{hint}")
     counts = {name: len(images[name]) for name in class_names}
-    return FolderReport(folder, class_names, counts, len(all_images))
+    return FolderReport(class_names, counts, len(all_images), folder)
 
 
 def load_image_folder(folder: str | os.PathLike, *, image_size: int, batch_size: int,

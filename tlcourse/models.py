@@ -7,13 +7,17 @@ Notebook 03 writes these steps out in full (``include_top=False``, ``trainable =
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 from keras import layers
 
+from tlcourse.checks import check_int, check_model, check_number, check_text
 from tlcourse.downloads import download_guard
+
+MAX_IMAGE_SIZE = 2048  # larger sides are typing mistakes, not images
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ def get_backbone(name: str) -> Backbone:
         >>> get_backbone("ResNet50").feature_dim
         2048
     """
+    check_text("name", name, fix=f"pass a backbone name, one of {', '.join(BACKBONES)}")
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
     return BACKBONES[name]
@@ -99,6 +104,11 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet")
         (None, 3, 3, 1280)
     """
     backbone = get_backbone(name)
+    image_size = check_int("image_size", image_size, maximum=MAX_IMAGE_SIZE,
+                           fix=f"use a side in pixels such as {backbone.default_size}")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(f"weights={weights!r} is a {type(weights).__name__}: expected \"imagenet\", None "
+                        "(random weights) or a path to a weights file. Fix: e.g. weights=settings.weights.")
     if image_size < backbone.min_size:
         raise ValueError(
             f"{name} needs input images of at least {backbone.min_size} px, got image_size="
@@ -121,6 +131,7 @@ def freeze(model: keras.Model) -> keras.Model:
 
     Remember to ``compile`` again afterwards: ``trainable`` takes effect at compile time.
     """
+    check_model("model", model)
     model.trainable = False
     return model
 
@@ -141,11 +152,9 @@ def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
     Example:
         >>> base_model = unfreeze_top(build_backbone("MobileNetV2", 96, weights=None), 20)
     """
-    if not 0 <= num_layers <= len(model.layers):
-        raise ValueError(
-            f"num_layers must be between 0 and {len(model.layers)} (the layers of "
-            f"{model.name}), got {num_layers}."
-        )
+    check_model("model", model)
+    num_layers = check_int("num_layers", num_layers, minimum=0, maximum=len(model.layers),
+                           fix=f"count layers from the output; {model.name} has {len(model.layers)}")
     model.trainable = True
     cut = len(model.layers) - num_layers
     for index, layer in enumerate(model.layers):
@@ -160,6 +169,7 @@ def count_params(model: keras.Model) -> dict[str, int]:
         >>> count_params(keras.Sequential([keras.Input((3,)), layers.Dense(2)]))
         {'trainable': 8, 'non_trainable': 0, 'total': 8}
     """
+    check_model("model", model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
@@ -169,6 +179,7 @@ def build_classifier(
     backbone_name: str,
     num_classes: int,
     image_size: int,
+    *,
     weights: str | None = "imagenet",
     dropout: float = 0.2,
     augmentation: keras.Layer | None = None,
@@ -187,8 +198,13 @@ def build_classifier(
         >>> model.output_shape
         (None, 5)
     """
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    num_classes = check_int("num_classes", num_classes, minimum=2,
+                            fix="pass the dataset's number of classes, e.g. splits.num_classes")
+    dropout = check_number("dropout", dropout, minimum=0, below=1,
+                           fix="use a rate such as 0.2 (1.0 would drop every feature)")
+    if augmentation is not None and not callable(augmentation):
+        raise TypeError(f"augmentation={augmentation!r} is a {type(augmentation).__name__}: expected a "
+                        "Keras layer (e.g. keras.Sequential([layers.RandomFlip()])) or None.")
     backbone = get_backbone(backbone_name)
     base_model = freeze(build_backbone(backbone_name, image_size, weights))
     inputs = keras.Input(shape=(image_size, image_size, 3))

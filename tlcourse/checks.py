@@ -114,6 +114,22 @@ def check_choice(name: str, value: Any, choices: Iterable[str], *, fix: str = ""
     return value
 
 
+#: Most classes a course function accepts; more is a typing mistake that would allocate a huge
+#: count table or layer (ImageNet-21k has 21,843 classes).
+MAX_CLASSES = 100_000
+
+
+def check_num_classes(value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is a whole number of classes from ``minimum`` to ``MAX_CLASSES``.
+
+    Example:
+        >>> check_num_classes(5)
+        5
+    """
+    return check_int("num_classes", value, minimum=minimum, maximum=MAX_CLASSES,
+                     fix="pass the dataset's number of classes, e.g. splits.num_classes")
+
+
 def check_bool(name: str, value: Any, *, fix: str = "") -> bool:
     """Return ``value`` if it is ``True`` or ``False`` (NumPy booleans too); ``"yes"`` and ``1`` are not.
 

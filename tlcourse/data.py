@@ -17,7 +17,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tlcourse.checks import check_bool, check_dataset, check_int, check_number, check_text
+from tlcourse.checks import (check_bool, check_dataset, check_int, check_num_classes, check_number,
+                             check_text)
 from tlcourse.downloads import download_guard, require_network
 from tlcourse.settings import Settings
 
@@ -197,8 +198,7 @@ def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: in
     check_dataset("ds", ds, batched=False, fix="pass unbatched (image, label) pairs, e.g. splits.train_ds")
     examples_per_class = check_int("examples_per_class", examples_per_class, minimum=1,
                                    fix="keep at least one example of each class, e.g. 10")
-    num_classes = check_int("num_classes", num_classes, minimum=1,
-                            fix="pass the dataset's number of classes, e.g. splits.num_classes")
+    num_classes = check_num_classes(num_classes)
 
     def count(counts: tf.Tensor, example: tuple) -> tuple:
         label = tf.cast(example[1], tf.int32)
@@ -245,7 +245,7 @@ def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, *, shuffle: b
     batch_size = check_int("batch_size", batch_size, minimum=1, fix="e.g. batch_size=settings.batch_size")
     shuffle, cache = check_bool("shuffle", shuffle), check_bool("cache", cache)
     if seed is not None:
-        seed = check_int("seed", seed, minimum=0, fix="pass a whole number such as settings.seed, or None")
+        seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1, fix="pass a whole number such as settings.seed, or None")
 
     def resize(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = tf.image.resize(image, [image_size, image_size], antialias=True)
@@ -274,8 +274,7 @@ def class_counts(ds: tf.data.Dataset, num_classes: int) -> np.ndarray:
     An empty dataset gives all zeros.
     """
     check_dataset("ds", ds, batched=True)
-    num_classes = check_int("num_classes", num_classes, minimum=1,
-                            fix="pass the dataset's number of classes, e.g. splits.num_classes")
+    num_classes = check_num_classes(num_classes)
     labels = [np.asarray(batch_labels).reshape(-1) for _, batch_labels in ds]
     all_labels = np.concatenate(labels) if labels else np.zeros(0, dtype=int)
     if len(all_labels) and (all_labels.min() < 0 or all_labels.max() >= num_classes):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
-from tlcourse.checks import check_int, check_model, check_number, check_text
+from tlcourse.checks import check_int, check_model, check_num_classes, check_number, check_text
 from tlcourse.downloads import download_guard
 
 MAX_IMAGE_SIZE = 2048  # larger sides are typing mistakes, not images
@@ -198,8 +198,7 @@ def build_classifier(
         >>> model.output_shape
         (None, 5)
     """
-    num_classes = check_int("num_classes", num_classes, minimum=2,
-                            fix="pass the dataset's number of classes, e.g. splits.num_classes")
+    num_classes = check_num_classes(num_classes, minimum=2)
     dropout = check_number("dropout", dropout, minimum=0, below=1,
                            fix="use a rate such as 0.2 (1.0 would drop every feature)")
     if augmentation is not None and not callable(augmentation):

@@ -148,7 +148,7 @@ def test_plot_accuracy_vs_labels_draws_each_method_and_chance():
 
 
 def test_plot_accuracy_vs_labels_rejects_no_rows():
-    with pytest.raises(ValueError, match="summary is empty"):
+    with pytest.raises(ValueError, match=r"summary=\[\] is empty"):
         plot_accuracy_vs_labels([])
 
 

@@ -119,8 +119,8 @@ def test_format_table_aligns_numbers_right_and_text_left():
     assert lines[2].index("—") == lines[0].index("params")
 
 
-def test_format_table_of_no_rows_is_the_header():
-    assert format_table([], ["model", "accuracy"]) == "model  accuracy"
+def test_format_table_of_no_rows_is_the_header_and_says_so():
+    assert format_table([], ["model", "accuracy"]) == "model  accuracy\n(no rows)"
 
 
 def test_unknown_profile_and_reserved_fields_are_refused(tmp_path, monkeypatch):

@@ -89,7 +89,7 @@ def test_merge_histories_rejects_mismatched_metrics():
 
 
 def test_merge_histories_needs_a_history():
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match="got no history"):
         merge_histories()
 
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 
 def _shown(value: Any) -> str:
@@ -110,6 +112,115 @@ def check_choice(name: str, value: Any, choices: Iterable[str], *, fix: str = ""
         expected = "one of " + ", ".join(repr(option) for option in options)
         raise ValueError(_message(name, value, "is not a valid choice", expected, fix))
     return value
+
+
+#: Most classes a course function accepts; more is a typing mistake that would allocate a huge
+#: count table or layer (ImageNet-21k has 21,843 classes).
+MAX_CLASSES = 100_000
+
+
+def check_num_classes(value: Any, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is a whole number of classes from ``minimum`` to ``MAX_CLASSES``.
+
+    Example:
+        >>> check_num_classes(5)
+        5
+    """
+    return check_int("num_classes", value, minimum=minimum, maximum=MAX_CLASSES,
+                     fix="pass the dataset's number of classes, e.g. splits.num_classes")
+
+
+def check_bool(name: str, value: Any, *, fix: str = "") -> bool:
+    """Return ``value`` if it is ``True`` or ``False`` (NumPy booleans too); ``"yes"`` and ``1`` are not.
+
+    Example:
+        >>> check_bool("shuffle", True)
+        True
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(_message(name, value, f"is a {type(value).__name__}", "True or False",
+                                 fix or f"pass {name}=True or {name}=False"))
+    return bool(value)
+
+
+def check_text(name: str, value: Any, *, fix: str = "") -> str:
+    """Return ``value`` if it is a non-empty string.
+
+    Example:
+        >>> check_text("name", "tf_flowers")
+        'tf_flowers'
+    """
+    if not isinstance(value, str):
+        raise TypeError(_message(name, value, f"is a {type(value).__name__}", "a non-empty string", fix))
+    if not value.strip():
+        raise ValueError(_message(name, value, "is empty", "a non-empty string", fix))
+    return value
+
+
+def check_rows(name: str, rows: Any, keys: Iterable[str] = (), *, allow_empty: bool = False,
+               fix: str = "") -> list[Mapping[str, Any]]:
+    """Return ``rows`` as a list of dicts, each holding every key in ``keys``.
+
+    For tables and summaries (e.g. the rows of ``tlcourse.lab.run_sweep``). The error names the
+    first row that is not a dict or lacks a key, and the keys it has.
+
+    Example:
+        >>> check_rows("rows", [{"method": "frozen"}], ["method", "mean"])
+        Traceback (most recent call last):
+        ...
+        ValueError: rows[0]={'method': 'frozen'} lacks 'mean': expected a dict with keys 'method', 'mean'.
+    """
+    keys = tuple(keys)
+    expected = "a list of dicts" + (" with keys " + ", ".join(map(repr, keys)) if keys else "")
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise TypeError(_message(name, rows, f"is a {type(rows).__name__}", expected,
+                                 fix or f"pass a list of dicts, e.g. {name}=[{{...}}, {{...}}]"))
+    items = list(rows)
+    if not items and not allow_empty:
+        raise ValueError(_message(name, rows, "is empty", expected, fix))
+    for index, row in enumerate(items):
+        if not isinstance(row, Mapping):
+            raise TypeError(_message(f"{name}[{index}]", row, f"is a {type(row).__name__}",
+                                     "a dict", fix))
+        missing = [key for key in keys if key not in row]
+        if missing:
+            raise ValueError(_message(f"{name}[{index}]", row, f"lacks {missing[0]!r}",
+                                      "a dict with keys " + ", ".join(map(repr, keys)), fix))
+    return items
+
+
+def check_labels(name: str, values: Any, num_classes: int, *, fix: str = "") -> Any:
+    """Return ``values`` as a 1-D NumPy array of class indices in ``0 … num_classes - 1``.
+
+    Catches labels that a confusion matrix or a per-class count would otherwise drop or
+    miscount silently.
+
+    Example:
+        >>> check_labels("y_true", [0, 3], 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: y_true=[0, 3] has a label 3 outside 0…2: expected class indices from 0 to 2 (num_classes=3).
+    """
+    expected = f"class indices from 0 to {num_classes - 1} (num_classes={num_classes})"
+    if isinstance(values, (str, bytes)):
+        raise TypeError(_message(name, values, "is a str", "a list or array of " + expected, fix))
+    try:
+        array = np.asarray(values)
+    except Exception:  # noqa: BLE001 - ragged lists and the like
+        array = np.asarray(values, dtype=object)
+    if array.ndim != 1:
+        raise ValueError(_message(name, values, f"has shape {array.shape}",
+                                  "a flat list (1-D) of " + expected, fix or "flatten it, e.g. np.ravel(labels)"))
+    whole_floats = (np.issubdtype(array.dtype, np.floating) and bool(np.all(np.isfinite(array)))
+                    and bool(np.all(array == np.round(array))))
+    if array.size and not np.issubdtype(array.dtype, np.integer) and not whole_floats:
+        raise TypeError(_message(name, values, f"holds {array.dtype} values", expected, fix))
+    array = array.astype(np.int64)
+    outside = array[(array < 0) | (array >= num_classes)]
+    if outside.size:
+        raise ValueError(_message(name, values, f"has a label {outside[0]} outside 0…{num_classes - 1}",
+                                  expected, fix))
+    return array
 
 
 def check_int_sequence(name: str, values: Any, *, minimum: int | None = None,

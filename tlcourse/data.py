@@ -8,6 +8,7 @@ index instead — train, val and test stay disjoint in every profile.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -16,11 +17,14 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tlcourse.checks import (check_bool, check_dataset, check_int, check_num_classes, check_number,
+                             check_text)
 from tlcourse.downloads import download_guard, require_network
 from tlcourse.paths import tfds_data_dir
 from tlcourse.settings import Settings
 
 AUTOTUNE = tf.data.AUTOTUNE
+MAX_IMAGE_SIZE = 2048  # larger sides are typing mistakes (a 10**9 px side exhausts memory)
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class DatasetSplits(NamedTuple):
 
 def get_dataset_spec(name: str) -> DatasetSpec:
     """Return the course's entry for dataset ``name``; a ValueError lists the valid names."""
+    check_text("name", name, fix=f"pass a dataset name, one of {', '.join(DATASETS)}")
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")
     return DATASETS[name]
@@ -89,8 +94,19 @@ def split_by_index(ds: tf.data.Dataset, fractions: tuple[float, float, float] = 
         >>> [len(list(part)) for part in (train_ds, val_ds, test_ds)]
         [28, 6, 6]
     """
-    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"fractions must be three positive numbers summing to 1, got {fractions}.")
+    if not isinstance(ds, tf.data.Dataset) or isinstance(ds.element_spec, tuple):  # (image, label) pairs
+        check_dataset("ds", ds, batched=False, fix="split the examples before batching them")
+    fix = "pass three positive numbers that sum to 1, e.g. fractions=(0.7, 0.15, 0.15)"
+    if isinstance(fractions, (str, bytes)) or not isinstance(fractions, (tuple, list)):
+        raise TypeError(f"fractions={fractions!r} is a {type(fractions).__name__}: expected a tuple of "
+                        f"(train, val, test) fractions. Fix: {fix}.")
+    if len(fractions) != 3:
+        raise ValueError(f"fractions={fractions!r} has {len(fractions)} numbers: expected 3, "
+                         f"(train, val, test). Fix: {fix}.")
+    fractions = tuple(check_number(f"fractions[{index}]", value, above=0, below=1, fix=fix)
+                      for index, value in enumerate(fractions))
+    if abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"fractions={fractions!r} sum to {sum(fractions):g}: expected a sum of 1. Fix: {fix}.")
     cycle = 20
     first = round(cycle * fractions[0])
     second = first + round(cycle * fractions[1])
@@ -140,6 +156,16 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
         >>> train_ds, val_ds, test_ds, label_names = load_splits("tf_flowers", settings)  # doctest: +SKIP
     """
     spec = get_dataset_spec(name)
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings={settings!r} is a {type(settings).__name__}: expected the Settings "
+                        "that tlcourse.setup() returns. Fix: settings = tlcourse.setup(), then "
+                        "load_splits(name, settings) (or tlcourse.get_settings('smoke')).")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir={data_dir!r} is a {type(data_dir).__name__}: expected a folder path "
+                        "(str or pathlib.Path) or None. Fix: leave it out to use TFDS_DATA_DIR.")
+    if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise ValueError(f"data_dir={str(data_dir)!r} is a file: expected a folder for TFDS downloads. "
+                         "Fix: pass a folder path, or leave it out to use TFDS_DATA_DIR.")
     if data_dir is None:
         data_dir = tfds_data_dir()
     if settings.mock_data:
@@ -163,18 +189,27 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
 def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: int) -> tf.data.Dataset:
     """Keep the first ``examples_per_class`` examples of each class, in dataset order.
 
-    Streams through ``ds`` once (no shuffling, so the subset is the same every run).
+    Streams through ``ds`` once (no shuffling, so the subset is the same every run). Every label
+    must lie in ``0 … num_classes - 1``: a larger one stops the pass with an
+    ``InvalidArgumentError`` naming the fix (TensorFlow would otherwise ignore it on a GPU).
+    An empty ``ds`` gives an empty dataset.
 
     Example:
         >>> ds = tf.data.Dataset.from_tensor_slices(([0., 1., 2., 3.], [0, 0, 1, 0]))
         >>> [int(y) for _, y in take_per_class(ds, 2, 2)]
         [0, 0, 1]
     """
-    if examples_per_class < 1:
-        raise ValueError(f"examples_per_class must be at least 1, got {examples_per_class}.")
+    check_dataset("ds", ds, batched=False, fix="pass unbatched (image, label) pairs, e.g. splits.train_ds")
+    examples_per_class = check_int("examples_per_class", examples_per_class, minimum=1,
+                                   fix="keep at least one example of each class, e.g. 10")
+    num_classes = check_num_classes(num_classes)
 
     def count(counts: tf.Tensor, example: tuple) -> tuple:
         label = tf.cast(example[1], tf.int32)
+        tf.debugging.assert_less(label, num_classes, message=(
+            f"take_per_class: a label is >= num_classes={num_classes}. Fix: pass the dataset's "
+            "number of classes, e.g. splits.num_classes"))
+        tf.debugging.assert_non_negative(label, message="take_per_class: a label is negative")
         keep = counts[label] < examples_per_class
         counts = tf.tensor_scatter_nd_add(counts, [[label]], [1])
         return counts, (example, keep)
@@ -188,7 +223,7 @@ def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: in
     return ds.scan(tf.zeros([num_classes], tf.int32), count).filter(is_kept).map(drop_flag)
 
 
-def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool = False,
+def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, *, shuffle: bool = False,
             seed: int | None = None, cache: bool = True) -> tf.data.Dataset:
     """Resize, cache, (shuffle,) batch, cast and prefetch ``(image, label)`` pairs.
 
@@ -219,8 +254,14 @@ def prepare(ds: tf.data.Dataset, image_size: int, batch_size: int, shuffle: bool
         >>> int(prepared.cardinality())  # 7 examples in batches of 3
         3
     """
-    if image_size < 1 or batch_size < 1:
-        raise ValueError(f"image_size and batch_size must be positive, got {image_size}, {batch_size}.")
+    check_dataset("ds", ds, batched=False, fix="pass unbatched (image, label) pairs, e.g. splits.train_ds "
+                  "(prepare batches them)")
+    image_size = check_int("image_size", image_size, minimum=1, maximum=MAX_IMAGE_SIZE,
+                           fix="use the side in pixels, e.g. image_size=settings.image_size")
+    batch_size = check_int("batch_size", batch_size, minimum=1, fix="e.g. batch_size=settings.batch_size")
+    shuffle, cache = check_bool("shuffle", shuffle), check_bool("cache", cache)
+    if seed is not None:
+        seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1, fix="pass a whole number such as settings.seed, or None")
 
     def resize(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = tf.image.resize(image, [image_size, image_size], antialias=True)
@@ -248,7 +289,11 @@ def class_counts(ds: tf.data.Dataset, num_classes: int) -> np.ndarray:
         >>> ds = tf.data.Dataset.from_tensor_slices(([0., 1., 2.], [0, 2, 2])).batch(2)
         >>> class_counts(ds, 3).tolist()
         [1, 0, 2]
+
+    An empty dataset gives all zeros.
     """
+    check_dataset("ds", ds, batched=True)
+    num_classes = check_num_classes(num_classes)
     labels = [np.asarray(batch_labels).reshape(-1) for _, batch_labels in ds]
     all_labels = np.concatenate(labels) if labels else np.zeros(0, dtype=int)
     if len(all_labels) and (all_labels.min() < 0 or all_labels.max() >= num_classes):
@@ -258,5 +303,9 @@ def class_counts(ds: tf.data.Dataset, num_classes: int) -> np.ndarray:
 
 
 def count_examples(ds: tf.data.Dataset) -> int:
-    """Count the examples in a batched dataset by iterating it once (this also fills its cache)."""
+    """Count the examples in a batched dataset by iterating it once (this also fills its cache).
+
+    An empty dataset counts 0.
+    """
+    check_dataset("ds", ds, batched=True)
     return sum(int(tf.shape(labels)[0]) for _, labels in ds)

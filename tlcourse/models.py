@@ -18,14 +18,18 @@ four cases on the installed Keras; notebook 08 (fine-tuning) will show them.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import keras
 from keras import layers
 
-from tlcourse import checks
+from tlcourse.checks import (check_int, check_int_sequence, check_model, check_num_classes, check_number,
+                             check_text)
 from tlcourse.downloads import download_guard
+
+MAX_IMAGE_SIZE = 2048  # larger sides are typing mistakes, not images
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def get_backbone(name: str) -> Backbone:
         >>> get_backbone("ResNet50").feature_dim
         2048
     """
+    check_text("name", name, fix=f"pass a backbone name, one of {', '.join(BACKBONES)}")
     if name not in BACKBONES:
         raise ValueError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
     return BACKBONES[name]
@@ -111,6 +116,11 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet")
         (None, 3, 3, 1280)
     """
     backbone = get_backbone(name)
+    image_size = check_int("image_size", image_size, maximum=MAX_IMAGE_SIZE,
+                           fix=f"use a side in pixels such as {backbone.default_size}")
+    if weights is not None and not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(f"weights={weights!r} is a {type(weights).__name__}: expected \"imagenet\", None "
+                        "(random weights) or a path to a weights file. Fix: e.g. weights=settings.weights.")
     if image_size < backbone.min_size:
         raise ValueError(
             f"{name} needs input images of at least {backbone.min_size} px, got image_size="
@@ -135,6 +145,7 @@ def freeze(model: keras.Model) -> keras.Model:
     ``compile`` again afterwards: ``trainable`` takes effect when the training function is
     built, at the first ``fit`` after ``compile``.
     """
+    check_model("model", model)
     model.trainable = False
     return model
 
@@ -156,11 +167,9 @@ def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
     Example:
         >>> base_model = unfreeze_top(build_backbone("MobileNetV2", 96, weights=None), 20)
     """
-    if not 0 <= num_layers <= len(model.layers):
-        raise ValueError(
-            f"num_layers must be between 0 and {len(model.layers)} (the layers of "
-            f"{model.name}), got {num_layers}."
-        )
+    check_model("model", model)
+    num_layers = check_int("num_layers", num_layers, minimum=0, maximum=len(model.layers),
+                           fix=f"count layers from the output; {model.name} has {len(model.layers)}")
     model.trainable = True
     cut = len(model.layers) - num_layers
     for index, layer in enumerate(model.layers):
@@ -175,6 +184,7 @@ def count_params(model: keras.Model) -> dict[str, int]:
         >>> count_params(keras.Sequential([keras.Input((3,)), layers.Dense(2)]))
         {'trainable': 8, 'non_trainable': 0, 'total': 8}
     """
+    check_model("model", model)
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}
@@ -184,6 +194,7 @@ def build_classifier(
     backbone_name: str,
     num_classes: int,
     image_size: int,
+    *,
     weights: str | None = "imagenet",
     dropout: float = 0.2,
     augmentation: keras.Layer | None = None,
@@ -204,8 +215,12 @@ def build_classifier(
         >>> model.output_shape
         (None, 5)
     """
-    if num_classes < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
+    num_classes = check_num_classes(num_classes, minimum=2)
+    dropout = check_number("dropout", dropout, minimum=0, below=1,
+                           fix="use a rate such as 0.2 (1.0 would drop every feature)")
+    if augmentation is not None and not callable(augmentation):
+        raise TypeError(f"augmentation={augmentation!r} is a {type(augmentation).__name__}: expected a "
+                        "Keras layer (e.g. keras.Sequential([layers.RandomFlip()])) or None.")
     backbone = get_backbone(backbone_name)
     base_model = freeze(build_backbone(backbone_name, image_size, weights))
     inputs = keras.Input(shape=(image_size, image_size, 3))
@@ -239,12 +254,12 @@ def build_scratch_cnn(num_classes: int, image_size: int, *, filters: tuple[int, 
         >>> build_scratch_cnn(5, 96).output_shape
         (None, 5)
     """
-    checks.check_int("num_classes", num_classes, minimum=2, fix="a classifier needs at least two classes")
-    filters = checks.check_int_sequence("filters", filters, minimum=1, fix="use e.g. filters=(16, 32, 64, 128)")
+    check_int("num_classes", num_classes, minimum=2, fix="a classifier needs at least two classes")
+    filters = check_int_sequence("filters", filters, minimum=1, fix="use e.g. filters=(16, 32, 64, 128)")
     smallest = 2 ** (len(filters) + 1)
-    checks.check_int("image_size", image_size, minimum=smallest,
+    check_int("image_size", image_size, minimum=smallest,
                      fix=f"{len(filters)} blocks halve the image {len(filters) + 1} times: use image_size >= {smallest}")
-    dropout = checks.check_number("dropout", dropout, minimum=0, below=1, fix="use e.g. dropout=0.3")
+    dropout = check_number("dropout", dropout, minimum=0, below=1, fix="use e.g. dropout=0.3")
     inputs = keras.Input(shape=(image_size, image_size, 3))
     x = augmentation(inputs) if augmentation is not None else inputs
     x = layers.Rescaling(1.0 / 255)(x)

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+RESULTS_ENV = "TLCOURSE_RESULTS_DIR"
 
 
 def repo_root() -> Path | None:
@@ -53,7 +54,7 @@ def results_dir() -> Path:
     Outside a clone it is ``./tlcourse_results``. The folder is created on first use by
     :func:`tlcourse.results.save_result`, not here.
     """
-    override = os.environ.get("TLCOURSE_RESULTS_DIR")
+    override = os.environ.get(RESULTS_ENV, "").strip()
     if override:
         return Path(override)
     root = repo_root()

@@ -13,9 +13,20 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from tlcourse.checks import check_choice, check_int, check_labels, check_number, check_rows, check_text
+
+
+def _check_names(label_names: object) -> list[str]:
+    if isinstance(label_names, (str, bytes)) or not isinstance(label_names, Sequence):
+        raise TypeError(f"label_names={label_names!r} is a {type(label_names).__name__}: expected a list "
+                        "of class names. Fix: pass splits.label_names (or a list such as ['cat', 'dog']).")
+    if len(label_names) == 0:
+        raise ValueError("label_names=[] is empty: expected one name per class. Fix: pass splits.label_names.")
+    return [str(name) for name in label_names]
+
 
 def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence[str] | None = None,
-                max_images: int = 12, columns: int = 6, predictions: Sequence[int] | None = None,
+                *, max_images: int = 12, columns: int = 6, predictions: Sequence[int] | None = None,
                 ) -> Figure:
     """Show a grid of images titled with their labels (and predictions, red when wrong).
 
@@ -31,15 +42,33 @@ def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence
         >>> images, labels = next(iter(train_ds))  # doctest: +SKIP
         >>> figure = show_images(images, labels, label_names)  # doctest: +SKIP
     """
+    max_images = check_int("max_images", max_images, minimum=1, fix="e.g. max_images=12")
+    columns = check_int("columns", columns, minimum=1, fix="e.g. columns=6")
+    if isinstance(images, (str, bytes)):
+        raise TypeError(f"images={images!r:.40} is a str: expected an array [N, H, W, C]. Fix: pass a "
+                        "batch of images, e.g. images, labels = next(iter(train_ds)).")
     images = np.asarray(images)
     if images.ndim != 4 or len(images) == 0:  # before slicing, so the message shows what was passed
         raise ValueError(f"images must have shape [N, H, W, C] with N >= 1, got {images.shape}.")
+    if not (np.issubdtype(images.dtype, np.number) or images.dtype == np.bool_):
+        raise TypeError(f"images hold {images.dtype} values: expected numbers in 0–255 or 0–1.")
     images = images[:max_images]
-    labels = np.asarray(labels)[: len(images)]
+    names = None if label_names is None else _check_names(label_names)
+    num_classes = len(names) if names else np.iinfo(np.int64).max
+    labels = check_labels("labels", labels, num_classes, fix="pass one class index per image")
+    if len(labels) < len(images):
+        raise ValueError(f"labels has {len(labels)} entries for {len(images)} images shown: expected one "
+                         "label per image. Fix: pass the labels of the same batch.")
+    labels = labels[: len(images)]
+    if predictions is not None:
+        predictions = check_labels("predictions", predictions, num_classes, fix="pass one class per image")
+        if len(predictions) < len(images):
+            raise ValueError(f"predictions has {len(predictions)} entries for {len(images)} images shown: "
+                             "expected one per image. Fix: predict the same batch.")
     if images.dtype != np.uint8:
         images = images * 255 if images.max() <= 1.0 else images
         images = np.clip(images, 0, 255).astype(np.uint8)
-    name = (lambda index: str(label_names[index])) if label_names is not None else str
+    name = (lambda index: names[index]) if names is not None else str
     rows = int(np.ceil(len(images) / columns))
     figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
     for index, axis in enumerate(axes.flat):
@@ -66,11 +95,42 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
         phase_starts: epochs where a new phase starts (e.g. fine-tuning), from ``merge_histories``.
         metrics: which metrics to plot, one panel each (``val_<metric>`` is added when present).
         title: figure title.
+
+    Raises:
+        ValueError: no metric, a metric with no epochs, validation curves of another length, or a
+            phase start outside the epochs.
     """
     history = getattr(history, "history", history)
+    if not isinstance(history, Mapping):
+        raise TypeError(f"history={history!r:.60} is a {type(history).__name__}: expected what model.fit "
+                        "returned or its .history dict. Fix: history = model.fit(...), then plot_history(history).")
+    if isinstance(metrics, (str, bytes)) or not isinstance(metrics, Sequence):
+        raise TypeError(f"metrics={metrics!r} is a {type(metrics).__name__}: expected a list of metric names. "
+                        f"Fix: e.g. metrics=[{metrics!r}].")
+    if not metrics:
+        raise ValueError(f"metrics={metrics!r} is empty: expected at least one metric. Fix: e.g. "
+                         "metrics=['accuracy', 'loss'].")
+    for index, metric in enumerate(metrics):
+        check_text(f"metrics[{index}]", metric)
     missing = [metric for metric in metrics if metric not in history]
     if missing:
         raise ValueError(f"history has no {missing}; it has {sorted(history)}. Pass metrics= from those.")
+    epochs_run = len(history[metrics[0]])
+    for metric in [*metrics, *(f"val_{m}" for m in metrics if f"val_{m}" in history)]:
+        values = history[metric]
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
+            raise ValueError(f"history[{metric!r}]={values!r:.60} is not a non-empty list: expected one "
+                             "value per epoch. Fix: pass the History of a fit that ran at least one epoch.")
+        if len(values) != epochs_run:
+            raise ValueError(f"history[{metric!r}] has {len(values)} values, history[{metrics[0]!r}] "
+                             f"{epochs_run}: expected one per epoch for every metric. Fix: pass what "
+                             "model.fit (or merge_histories) returned, unedited.")
+    if isinstance(phase_starts, (str, bytes)) or not isinstance(phase_starts, Sequence):
+        raise TypeError(f"phase_starts={phase_starts!r} is a {type(phase_starts).__name__}: expected a list of "
+                        "epochs. Fix: use the second result of merge_histories, e.g. [5].")
+    for index, start in enumerate(phase_starts):
+        check_int(f"phase_starts[{index}]", start, minimum=1, maximum=epochs_run - 1,
+                  fix="use the second result of merge_histories")
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for axis, metric in zip(axes.flat, metrics):
         epochs = np.arange(1, len(history[metric]) + 1)
@@ -99,8 +159,10 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
         chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
         title: figure title.
     """
-    if not summary:
-        raise ValueError("summary is empty: pass tlcourse.results.summarize_runs(rows) of at least one run.")
+    summary = check_rows("summary", summary, ["method", x, "mean", "std"],
+                         fix="pass tlcourse.results.summarize_runs(rows) of at least one run")
+    if chance is not None:
+        chance = check_number("chance", chance, minimum=0, maximum=1, fix="use 1 / num_classes")
     figure, axis = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(row["method"] for row in summary):
         points = [row for row in summary if row["method"] == method]
@@ -122,7 +184,27 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
 
 def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], label_names: Sequence[str],
                           normalize: str | None = "true") -> Figure:
-    """Plot scikit-learn's confusion matrix (rows: true class; normalised per row by default)."""
+    """Plot scikit-learn's confusion matrix (rows: true class; normalised per row by default).
+
+    Every label in ``y_true`` and ``y_pred`` must be an index into ``label_names``: scikit-learn
+    would silently drop the others (rows would no longer add up to the examples).
+
+    Args:
+        y_true, y_pred: class indices, one per example, the same number of each (at least one).
+        label_names: one name per class.
+        normalize: ``"true"`` (rows sum to 1), ``"pred"``, ``"all"`` or ``None`` (counts).
+
+    Example:
+        >>> figure = plot_confusion_matrix([0, 1, 1], [0, 1, 0], ["cat", "dog"])
+    """
+    names = _check_names(label_names)
+    check_choice("normalize", normalize, (None, "true", "pred", "all"), fix='use "true" or None')
+    y_true = check_labels("y_true", y_true, len(names), fix="pass the true class indices of the examples")
+    y_pred = check_labels("y_pred", y_pred, len(names), fix="pass the predicted class indices (argmax)")
+    if len(y_true) != len(y_pred) or len(y_true) == 0:
+        raise ValueError(f"y_true has {len(y_true)} labels and y_pred {len(y_pred)}: expected the same "
+                         "number, at least one. Fix: use training.predict_labels(model, test_ds).")
+    label_names = names
     figure, axis = plt.subplots(figsize=(1.2 * len(label_names) + 2, 1.2 * len(label_names) + 1))
     ConfusionMatrixDisplay.from_predictions(
         y_true, y_pred, labels=list(range(len(label_names))), display_labels=list(label_names),

@@ -11,11 +11,20 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tlcourse.downloads import DownloadError, download_guard, require_network
+from tlcourse.checks import check_int, check_text
+from tlcourse.downloads import STALL_TIMEOUT_ENV, DownloadError, download_guard, require_network
 
 # What notebooks 00–03 need. More items join as notebooks are added.
 DATASETS = ("tf_flowers",)
 WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224), ("ResNet50", 224))  # ResNet50: notebook 03's exercise
+
+
+PREFETCH_FIX = (
+    "Fix: check the connection (a proxy needs HTTPS_PROXY set; a firewall may block "
+    "storage.googleapis.com), then run this command again — it resumes where it stopped. On a slow "
+    f"line, allow longer pauses: `export {STALL_TIMEOUT_ENV}=300`. To work without these downloads, "
+    "run the course offline with `export TLCOURSE_PROFILE=smoke`."
+)
 
 
 def prefetch_dataset(name: str) -> None:
@@ -25,6 +34,7 @@ def prefetch_dataset(name: str) -> None:
     from tlcourse.data import get_dataset_spec
     from tlcourse.paths import tfds_data_dir
 
+    check_text("name", name)
     get_dataset_spec(name)  # unknown names: ValueError listing the valid ones
     builder = tfds.builder(name, data_dir=tfds_data_dir())  # explicit: whatever was imported first
     if builder.is_prepared():
@@ -38,12 +48,14 @@ def prefetch_weights(backbone: str, image_size: int) -> None:
     """Download ``backbone``'s ImageNet weights (no top) into ``KERAS_HOME`` (no-op when present)."""
     from tlcourse.models import build_backbone
 
+    check_int("image_size", image_size, minimum=1, fix="use a side in pixels, e.g. 224")
     build_backbone(backbone, image_size, weights="imagenet")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m tlcourse prefetch [--datasets ...] [--backbones ...]``."""
-    parser = argparse.ArgumentParser(prog="python -m tlcourse", description=__doc__.split("\n")[0])
+    summary = __doc__.split("\n")[0].replace("``", "")  # no reST markup in --help
+    parser = argparse.ArgumentParser(prog="python -m tlcourse", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("prefetch", help="download the course's datasets and weights")
     fetch.add_argument("--datasets", nargs="*", default=list(DATASETS), help="TFDS names")
@@ -66,10 +78,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"… {label}", flush=True)
         try:
             job(*job_args)
-        except (DownloadError, ValueError) as error:
+        except DownloadError as error:  # its own fix says "run prefetch": give this command's fix
+            failures += 1
+            print(f"✗ {label}: {error.reason}", file=sys.stderr)
+        except (ValueError, TypeError) as error:
             failures += 1
             print(f"✗ {label}: {error}", file=sys.stderr)
         else:
             print(f"✓ {label}")
     print(f"{len(jobs) - failures} of {len(jobs)} ready.")
+    if failures:
+        print(PREFETCH_FIX, file=sys.stderr)
     return 1 if failures else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import statistics
 from collections.abc import Sequence
@@ -16,13 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from tlcourse.paths import results_dir
+from tlcourse.checks import check_choice, check_number, check_rows, check_text
+from tlcourse.paths import RESULTS_ENV, results_dir
 from tlcourse.settings import PROFILES
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 def _check_name(name: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"name={name!r} is a {type(name).__name__}: expected a string. Fix: name the "
+                        "experiment, e.g. '02_scratch_cnn'.")
     if not _NAME.match(name):
         raise ValueError(
             f"Result name {name!r} must be lowercase letters, digits, '_' or '-' "
@@ -31,28 +36,46 @@ def _check_name(name: str) -> None:
 
 
 def result_path(name: str, profile: str) -> Path:
-    """Return the JSON file of result ``name`` for ``profile``."""
+    """Return the JSON file of result ``name`` for ``profile``.
+
+    Example:
+        >>> result_path("02_scratch_cnn", "smoke").name
+        '02_scratch_cnn.json'
+    """
     _check_name(name)
-    if profile not in PROFILES:
-        raise ValueError(f"Unknown profile {profile!r}: pass settings.name, one of {sorted(PROFILES)}.")
+    check_text("profile", profile, fix="pass settings.name")
+    check_choice("profile", profile, sorted(PROFILES), fix="pass settings.name")
     return results_dir() / profile / f"{name}.json"
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, where: str) -> Any:
     if isinstance(value, dict):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): _plain(item, f"{where}[{key!r}]") for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [_plain(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # TF / Keras tensors
         value = np.asarray(value.numpy())
-    if isinstance(value, np.generic):
-        return value.item()
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return _plain(value.tolist(), where)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}={value!r} is not a finite number: JSON has no NaN or Infinity (a "
+                         "record holding them is unreadable by standard tools). Fix: find out why it is "
+                         "not finite (diverged training?), or store None for a missing value.")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    raise ValueError(f"Cannot store {type(value).__name__} {value!r} in a result record: use "
+    raise ValueError(f"Cannot store {type(value).__name__} {value!r} in a result record ({where}): use "
                      "numbers, strings, lists or dicts.")
+
+
+def _writable_folder(path: Path) -> None:
+    for parent in (path.parent, *path.parent.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"The results folder {path.parent} cannot be created: {parent} is a file. "
+                                 f"Fix: set {RESULTS_ENV} to a folder path (or unset it).")
+            return
 
 
 def save_result(name: str, profile: str, **fields: Any) -> Path:
@@ -63,6 +86,10 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
         profile: the profile it ran in (``settings.name``).
         **fields: what to keep: accuracies, parameter counts, seconds, epochs…
 
+    Raises:
+        ValueError: a bad name or profile, a reserved field, a value that JSON cannot hold
+            (NaN, Infinity, objects), or a results folder that cannot be written.
+
     Example:
         >>> save_result("02_scratch_cnn", "smoke", test_accuracy=0.25)  # doctest: +SKIP
         PosixPath('.../results/smoke/02_scratch_cnn.json')
@@ -72,9 +99,16 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
     if reserved:
         raise ValueError(f"{sorted(reserved)} are filled in by save_result; rename those fields.")
     record = {"name": name, "profile": profile,
-              "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+              "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields, "fields")}
+    text = json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    _writable_folder(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"Cannot write the result record {path} ({error.strerror or error}). Fix: set "
+                         f"{RESULTS_ENV} to a folder you can write to, e.g. `%env {RESULTS_ENV}=/tmp/"
+                         "results`, and run the cell again.") from error
     return path
 
 
@@ -86,13 +120,18 @@ def load_result(name: str, profile: str) -> dict[str, Any] | None:
         True
     """
     path = result_path(name, profile)
+    fix = "Delete it and rerun the notebook that writes it."
+    if path.exists() and not path.is_file():
+        raise ValueError(f"Result file {path} is a folder, not a record. {fix}")
     if not path.is_file():
         return None
-    fix = "Delete it and rerun the notebook that writes it."
     try:
-        record = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"Result file {path} is not valid JSON ({error}). {fix}") from error
+    except OSError as error:
+        raise ValueError(f"Cannot read the result file {path} ({error.strerror or error}). Fix: check "
+                         f"its permissions, or point {RESULTS_ENV} at a readable folder.") from error
     if not isinstance(record, dict):
         raise ValueError(f"Result file {path} holds a {type(record).__name__}, not a record. {fix}")
     return record
@@ -101,13 +140,24 @@ def load_result(name: str, profile: str) -> dict[str, Any] | None:
 def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     """Format ``rows`` as an aligned text table of ``columns``: numbers right, text left.
 
-    Floats get 3 decimals; a missing value shows as ``—``.
+    Floats get 3 decimals; a missing value shows as ``—``. No rows give the header and a
+    ``(no rows)`` line, so an empty selection is visible rather than silent.
 
     Example:
         >>> print(format_table([{"model": "cnn", "accuracy": 0.5}], ["model", "accuracy"]))
         model  accuracy
         cnn       0.500
     """
+    rows = check_rows("rows", rows, allow_empty=True)
+    if isinstance(columns, (str, bytes)) or not isinstance(columns, Sequence):
+        raise TypeError(f"columns={columns!r} is a {type(columns).__name__}: expected a list of column "
+                        "names. Fix: e.g. columns=['model', 'accuracy'].")
+    if not columns:
+        raise ValueError("columns=[] is empty: expected at least one column name. Fix: e.g. "
+                         "columns=['model', 'accuracy'].")
+    for index, column in enumerate(columns):
+        check_text(f"columns[{index}]", column, fix="name each column with a string")
+
     def cell(value: Any) -> tuple[str, bool]:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
             return ("—" if value is None else str(value)), False
@@ -120,6 +170,8 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
         parts = [text.rjust(width) if numeric else text.ljust(width)
                  for (text, numeric), width in zip(line, widths)]
         lines.append("  ".join(parts).rstrip())
+    if not body:
+        lines.append("(no rows)")
     return "\n".join(lines)
 
 
@@ -129,16 +181,20 @@ def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
 
     Each row is one run (e.g. from ``tlcourse.lab.run_sweep``). Methods keep the order in which
     they first appear; ``x`` values are sorted. The standard deviation is the sample one
-    (``statistics.stdev``), 0 for a single run.
+    (``statistics.stdev``), 0 for a single run. Empty ``rows`` raise ``ValueError`` (there is
+    nothing to summarise), as do rows lacking ``method``, ``x`` or ``value``.
 
     Example:
         >>> rows = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": a} for a in (0.5, 0.7)]
         >>> summarize_runs(rows)  # doctest: +ELLIPSIS
         [{'method': 'frozen', 'labels_per_class': 3, 'mean': 0.6, 'std': 0.14..., 'runs': 2}]
     """
+    rows = check_rows("rows", rows, ["method", x, value], fix="pass the rows of at least one run")
     groups: dict[tuple[Any, Any], list[float]] = {}
-    for row in rows:
-        groups.setdefault((row["method"], row[x]), []).append(float(row[value]))
+    for index, row in enumerate(rows):
+        number = check_number(f"rows[{index}][{value!r}]", row[value],
+                              fix="every run needs a finite score (a NaN means the run failed)")
+        groups.setdefault((row["method"], row[x]), []).append(number)
     methods = list(dict.fromkeys(method for method, _ in groups))
     return [
         {"method": method, x: key, "mean": statistics.fmean(values),
@@ -154,6 +210,8 @@ def mean_accuracy(summary: Sequence[dict[str, Any]], method: str, labels_per_cla
         >>> mean_accuracy([{"method": "frozen", "labels_per_class": 3, "mean": 0.6}], "frozen", 3)
         0.6
     """
+    summary = check_rows("summary", summary, ["method", "labels_per_class", "mean"],
+                         fix="pass summarize_runs(rows)")
     for row in summary:
         if row["method"] == method and row["labels_per_class"] == labels_per_class:
             return row["mean"]
@@ -164,11 +222,14 @@ def mean_accuracy(summary: Sequence[dict[str, Any]], method: str, labels_per_cla
 def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class") -> str:
     """Format ``summarize_runs``'s rows as a table: one line per ``x`` value, one column per method.
 
+    Empty ``summary`` raises ``ValueError``.
+
     Example:
         >>> print(format_summary([{"method": "frozen", "labels_per_class": 3, "mean": 0.6, "std": 0.1, "runs": 2}]))
         labels_per_class  frozen
         3                 60.0 ± 10.0 %
     """
+    summary = check_rows("summary", summary, ["method", x, "mean", "std"], fix="pass summarize_runs(rows)")
     methods = list(dict.fromkeys(row["method"] for row in summary))
     cells = {(row["method"], row[x]): f"{100 * row['mean']:.1f} ± {100 * row['std']:.1f} %" for row in summary}
     table = [{x: str(key), **{method: cells.get((method, key), "—") for method in methods}}

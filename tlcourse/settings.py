@@ -151,13 +151,20 @@ def profile_name() -> str:
 def get_settings(profile: str | None = None) -> Settings:
     """Return the settings of ``profile`` (default: the active profile, see ``profile_name``).
 
+    Case and surrounding spaces are ignored, as for ``TLCOURSE_PROFILE``.
+
     Example:
         >>> get_settings("smoke").weights is None
         True
     """
-    name = profile_name() if profile is None else profile
+    if profile is None:
+        return PROFILES[profile_name()]
+    if not isinstance(profile, str):
+        raise TypeError(f"profile={profile!r} is a {type(profile).__name__}: expected a profile name, one of "
+                        f"{sorted(PROFILES)}. Fix: e.g. get_settings('quick'), or leave it out.")
+    name = profile.strip().lower()  # like TLCOURSE_PROFILE: " Quick " means "quick"
     if name not in PROFILES:
-        raise ValueError(f"Unknown profile {name!r}. Choose one of {sorted(PROFILES)}.")
+        raise ValueError(f"Unknown profile {profile!r}. Choose one of {sorted(PROFILES)}.")
     return PROFILES[name]
 
 

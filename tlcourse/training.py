@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tlcourse.checks import check_dataset, check_model
+
 
 class EpochTimer(keras.callbacks.Callback):
     """Record the wall time of every epoch of one ``fit`` call.
@@ -56,8 +58,27 @@ def merge_histories(*histories: keras.callbacks.History | Mapping[str, Sequence[
         ({'loss': [3.0, 2.0, 1.0]}, [2])
     """
     if not histories:
-        raise ValueError("merge_histories needs at least one history.")
+        raise ValueError("merge_histories() got no history: expected what each fit returned. "
+                         "Fix: merge_histories(history_head, history_finetune).")
     dicts = [getattr(history, "history", history) for history in histories]
+    for index, history in enumerate(dicts, start=1):
+        if not isinstance(history, Mapping):
+            raise TypeError(f"History {index} is a {type(history).__name__} ({history!r:.60}): expected what "
+                            "model.fit returned (a History) or its .history dict. Fix: pass history = "
+                            "model.fit(...) itself.")
+        if not history:
+            raise ValueError(f"History {index} is empty (no metric recorded): expected what model.fit "
+                             "returned. Fix: pass the History of a fit that ran at least one epoch.")
+        lengths = set()
+        for key, values in history.items():
+            if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+                raise TypeError(f"History {index}: {key!r} is a {type(values).__name__}, expected a list "
+                                "of per-epoch numbers. Fix: pass what model.fit returned.")
+            lengths.add(len(values))
+        if lengths != {len(next(iter(history.values())))} or 0 in lengths:
+            raise ValueError(f"History {index} has metrics of different lengths or none recorded "
+                             f"({ {key: len(values) for key, values in history.items()} }): expected one "
+                             "value per epoch for every metric. Fix: pass what model.fit returned, unedited.")
     keys = set(dicts[0])
     for index, history in enumerate(dicts[1:], start=2):
         if set(history) != keys:
@@ -77,11 +98,19 @@ def predict_labels(model: keras.Model, ds: tf.data.Dataset) -> tuple[np.ndarray,
     """Return ``(y_true, y_pred)`` class indices for a batched ``(images, labels)`` dataset.
 
     The predicted class is the argmax of the model's outputs (logits or probabilities alike).
+
+    Raises:
+        ValueError: ``ds`` yields no batch (nothing to predict).
     """
+    check_model("model", model)
+    check_dataset("ds", ds, batched=True)
     y_true, y_pred = [], []
     for images, labels in ds:
         y_true.append(np.asarray(labels))
         y_pred.append(np.argmax(model.predict_on_batch(images), axis=-1))
+    if not y_true:
+        raise ValueError("ds yielded no batch: expected a dataset with at least one example. Fix: check "
+                         "the split (e.g. count_examples(test_ds)) before predicting.")
     return np.concatenate(y_true), np.concatenate(y_pred)
 
 
@@ -91,5 +120,13 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset) -> dict[str, float]:
     Example:
         >>> evaluate(model, test_ds)  # doctest: +SKIP
         {'accuracy': 0.87, 'loss': 0.41}
+
+    Raises:
+        ValueError: ``test_ds`` is unbatched or yields no example (Keras would return NaN or 0).
     """
+    check_model("model", model)
+    check_dataset("test_ds", test_ds, batched=True)
+    if int(test_ds.take(1).reduce(0, lambda count, _: count + 1)) == 0:
+        raise ValueError("test_ds yielded no batch: expected at least one example. Fix: check the split "
+                         "(e.g. count_examples(test_ds)) before evaluating.")
     return {key: float(value) for key, value in model.evaluate(test_ds, verbose=0, return_dict=True).items()}

@@ -156,8 +156,10 @@ def build_classifier(base: keras.Model, num_classes: int, *, seed: int = 0) -> k
     """Put a new ``Dense`` logits head on ``base``; whether the base learns is ``base.trainable``.
 
     The head's initial weights come from ``GlorotUniform(seed=seed)``. The lab CNN has no
-    BatchNormalization, so the base is called plainly; pretrained backbones do have it, and
-    ``tlcourse.models`` (notebooks 03 and 08) shows how to keep its statistics put.
+    BatchNormalization (nor Dropout), so the base is called plainly. Pretrained backbones do
+    have BatchNormalization: in Keras 3 its moving statistics stay put only while the BN layers'
+    ``trainable`` is False (a frozen base, or ``tlcourse.models.unfreeze_top``); calling the base
+    with ``training=False`` does not protect them during ``fit`` on its own (notebooks 03 and 08).
 
     Args:
         base: a model mapping images to feature vectors, e.g. from ``build_base``.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -66,9 +67,10 @@ def test_every_shape_draws_a_visible_distinct_mask(name):
 
 
 def test_test_set_is_drawn_apart_from_training_images():
-    x_train, _, x_test, _ = lab.make_target_data(5, seed=0, test_per_class=5)
-    train_bytes = {image.tobytes() for image in x_train}
-    assert not any(image.tobytes() in train_bytes for image in x_test)
+    data = lab.make_target_data(5, seed=0, test_per_class=5)
+    assert isinstance(data, lab.TargetData) and data.x_pool.shape == (30, 32, 32, 3)
+    train_bytes = {image.tobytes() for image in data.x_pool}
+    assert not any(image.tobytes() in train_bytes for image in data.x_test)
 
 
 @pytest.mark.parametrize(
@@ -80,17 +82,25 @@ def test_test_set_is_drawn_apart_from_training_images():
         ((["circle", "circle"], 3), "repeats"),
         ((["circle"], 0), "per_class=0"),
         ((["circle"], 2.5), "per_class=2.5"),
+        ((["circle"], 3, 32, -1), "seed=-1"),
     ],
 )
 def test_make_shapes_rejects_bad_input_with_a_helpful_message(arguments, fragment):
-    with pytest.raises(ValueError, match=fragment) as error:
+    with pytest.raises((TypeError, ValueError), match=fragment) as error:
         shapes.make_shapes(*arguments)
     assert "expected" in str(error.value)
 
 
 def test_make_shapes_rejects_tiny_images():
-    with pytest.raises(ValueError, match=r"image_size=8.*at least 16"):
+    with pytest.raises(ValueError, match=r"image_size=8 is too small.*>= 16"):
         shapes.make_shapes(shapes.SOURCE_SHAPES, per_class=1, image_size=8)
+
+
+def test_make_shapes_refuses_a_huge_request_before_allocating():
+    with pytest.raises(ValueError, match=r"too many.*100,000 images"):
+        shapes.make_shapes(shapes.SOURCE_SHAPES, per_class=20_000)
+    with pytest.raises(ValueError, match="pixels"):
+        shapes.make_shapes(["circle"], per_class=10_000, image_size=256)
 
 
 # --- lab.py plumbing ---------------------------------------------------------------------------
@@ -120,9 +130,113 @@ def test_copy_base_is_independent():
     assert not np.array_equal(copy.get_weights()[0], base.get_weights()[0])
 
 
-def test_train_target_rejects_unknown_method():
-    with pytest.raises(ValueError, match="expected one of"):
-        lab.train_target("pretrained", lab.build_base(32), *lab.make_target_data(1, 0, 1), steps=1)
+def test_same_seed_same_weights_without_touching_global_random_state():
+    keras.utils.set_random_seed(1)
+    first = lab.build_cnn(6, seed=3).get_weights()
+    keras.utils.set_random_seed(2)
+    state = np.random.get_state()[1].copy()
+    again = lab.build_cnn(6, seed=3).get_weights()
+    assert np.array_equal(state, np.random.get_state()[1]), "build_cnn must not reseed NumPy"
+    assert all(np.array_equal(a, b) for a, b in zip(first, again)), "same seed, same weights"
+    other = lab.build_cnn(6, seed=4).get_weights()
+    assert not np.array_equal(first[0], other[0]), "another seed, other weights"
+
+
+def test_step_budget_grows_with_labels_and_has_a_floor():
+    assert lab.step_budget(1, epochs=10, min_steps=100) == 100
+    assert lab.step_budget(300, epochs=10, min_steps=100) == 563  # ceil(10 * 1800 / 32)
+    with pytest.raises(ValueError, match="min_steps=0"):
+        lab.step_budget(3, epochs=10, min_steps=0)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    data = lab.make_target_data(1, seed=0, test_per_class=1)
+    return {"base": lab.build_base(16, filters=(4, 4)), "data": data,
+            "arrays": dict(x_train=data.x_pool, y_train=data.y_pool, x_test=data.x_test, y_test=data.y_test)}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "fragment"),
+    [
+        ({"method": "pretrained"}, ValueError, "method='pretrained' is not a valid choice"),
+        ({"steps": 0}, ValueError, "steps=0 is too small"),
+        ({"steps": -5}, ValueError, "steps=-5 is too small"),
+        ({"steps": 2.5}, TypeError, "steps=2.5 is a float"),
+        ({"method": "fine-tuned", "steps": 1}, ValueError, "two phases"),
+        ({"seed": -1}, ValueError, "seed=-1"),
+        ({"batch_size": 0}, ValueError, "batch_size=0"),
+        ({"learning_rate": 0}, ValueError, "learning_rate=0"),
+        ({"learning_rate": float("nan")}, ValueError, "not finite"),
+        ({"learning_rate": "1e-3"}, TypeError, "learning_rate='1e-3' is a str"),
+    ],
+)
+def test_train_target_rejects_bad_arguments_before_training(tiny, monkeypatch, overrides, error, fragment):
+    monkeypatch.setattr(keras.Model, "fit", lambda *args, **kwargs: pytest.fail("trained before checking"))
+    arguments = {"method": "frozen", "steps": 1, **overrides}
+    method = arguments.pop("method")
+    with pytest.raises(error, match=fragment):
+        lab.train_target(method, tiny["base"], **tiny["arrays"], **arguments)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "fragment"),
+    [
+        ({"labels_per_class": "1, 3"}, TypeError, r"labels_per_class='1, 3' is a str.*list"),
+        ({"labels_per_class": 3}, TypeError, "labels_per_class=3 is a int"),
+        ({"labels_per_class": [0, 3]}, ValueError, r"labels_per_class\[0\]=0"),
+        ({"labels_per_class": []}, ValueError, "is empty"),
+        ({"seeds": "012"}, TypeError, "seeds='012' is a str"),
+        ({"seeds": [0, -1]}, ValueError, r"seeds\[1\]=-1"),
+        ({"methods": ("frozen", "pretrained")}, ValueError, r"methods\[1\]='pretrained'"),
+        ({"methods": "frozen"}, TypeError, r"methods='frozen' is a str.*\['frozen'\]"),
+        ({"methods": ()}, ValueError, r"methods=\(\) is empty"),
+        ({"steps": 0}, ValueError, "steps=0"),
+        ({"steps": 1, "methods": ("scratch", "fine-tuned")}, ValueError, "two phases"),
+        ({"steps": {1: 10}}, ValueError, r"no budget for labels_per_class \[3\]"),
+        ({"steps": {1: 10, 3: 0}}, ValueError, "steps=0"),
+        ({"batch_size": -1}, ValueError, "batch_size=-1"),
+        ({"test_per_class": 0}, ValueError, "test_per_class=0"),
+        ({"labels_per_class": [1, 20_000]}, ValueError, "100,000 images"),
+    ],
+)
+def test_run_sweep_rejects_bad_arguments_before_any_training(tiny, monkeypatch, overrides, error, fragment):
+    monkeypatch.setattr(lab, "train_target", lambda *args, **kwargs: pytest.fail("trained before checking"))
+    arguments = {"labels_per_class": [1, 3], "seeds": [0], "steps": 10, "methods": ("frozen",), **overrides}
+    with pytest.raises(error, match=fragment):
+        lab.run_sweep(tiny["base"], arguments.pop("labels_per_class"), arguments.pop("seeds"), **arguments)
+
+
+def test_run_sweep_rejects_a_base_without_pooling():
+    inputs = keras.Input((16, 16, 3))
+    feature_maps = keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs))
+    with pytest.raises(ValueError, match=r"feature vectors.*global average pooling"):
+        lab.run_sweep(feature_maps, [1], [0], steps=1)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "fragment"),
+    [
+        (lambda: lab.build_base(8), ValueError, r"image_size=8 is too small.*>= 16.*4 max-poolings"),
+        (lambda: lab.build_base(31, filters=(8,) * 5), ValueError, r"image_size=31.*>= 32"),
+        (lambda: lab.build_base(32, seed=-1), ValueError, "seed=-1"),
+        (lambda: lab.build_base(32, filters="16"), TypeError, "filters='16' is a str"),
+        (lambda: lab.build_classifier(lab.build_base(16, filters=(4,)), 1), ValueError,
+         "num_classes=1 is too small.*at least two classes"),
+        (lambda: lab.build_classifier("base", 6), TypeError, "base='base' is a str"),
+        (lambda: lab.train_source(0, 1), ValueError, "per_class=0"),
+        (lambda: lab.train_source(10, 0), ValueError, "epochs=0"),
+        (lambda: lab.train_source(20_000, 1), ValueError, "100,000 images"),
+        (lambda: lab.train_source(10, 1, learning_rate=-1.0), ValueError, "learning_rate=-1.0"),
+        (lambda: lab.make_target_data(0, seed=0), ValueError, "labels_per_class=0"),
+        (lambda: lab.make_target_data("3", seed=0), TypeError, "labels_per_class='3' is a str"),
+        (lambda: lab.take_per_class(np.arange(3), np.arange(2), 1), ValueError, "one label per image"),
+        (lambda: lab.repeat_dataset(np.zeros((0, 16, 16, 3)), np.zeros(0), batch_size=2), ValueError, "empty"),
+    ],
+)
+def test_builders_and_helpers_reject_bad_arguments(call, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call()
 
 
 def test_summarise_and_table():

@@ -18,6 +18,30 @@ PROFILE_ENV = "TLCOURSE_PROFILE"
 
 
 @dataclass(frozen=True)
+class LabSettings:
+    """Sizes of notebook 01's offline shapes lab (``tlcourse.lab``), read as ``settings.lab.seeds`` etc.
+
+    Attributes:
+        source_per_class: labelled images per source shape for pretraining.
+        source_epochs: passes over the source images.
+        labels_per_class: label budgets of the target task, smallest first.
+        seeds: how many seeds each (recipe, budget) point is repeated with.
+        target_epochs: the target step budget grows with the labelled images: this many passes
+            over them (see ``tlcourse.lab.step_budget``)...
+        min_target_steps: ...but never fewer steps than this, however few the labels.
+        test_per_class: target test images per shape.
+    """
+
+    source_per_class: int
+    source_epochs: int
+    labels_per_class: tuple[int, ...]
+    seeds: int
+    target_epochs: int
+    min_target_steps: int
+    test_per_class: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -33,7 +57,7 @@ class Settings:
         epochs_head: epochs for training a new head on a frozen backbone.
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
-        lab_*: sizes of notebook 01's offline shapes lab (see ``tlcourse.lab``).
+        lab: sizes of notebook 01's offline shapes lab (a ``LabSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -48,12 +72,7 @@ class Settings:
     epochs_head: int
     epochs_finetune: int
     mixed_precision: bool
-    lab_source_per_class: int
-    lab_source_epochs: int
-    lab_labels_per_class: tuple[int, ...]
-    lab_seeds: int
-    lab_target_steps: int
-    lab_test_per_class: int
+    lab: LabSettings
     seed: int = 42
 
 
@@ -70,12 +89,15 @@ PROFILES: dict[str, Settings] = {
         epochs_head=1,
         epochs_finetune=1,
         mixed_precision=False,
-        lab_source_per_class=300,
-        lab_source_epochs=4,
-        lab_labels_per_class=(3,),
-        lab_seeds=1,
-        lab_target_steps=40,
-        lab_test_per_class=50,
+        lab=LabSettings(
+            source_per_class=300,
+            source_epochs=4,
+            labels_per_class=(3,),
+            seeds=1,
+            target_epochs=10,
+            min_target_steps=40,
+            test_per_class=50,
+        ),
     ),
     "quick": Settings(
         name="quick",
@@ -89,12 +111,15 @@ PROFILES: dict[str, Settings] = {
         epochs_head=5,
         epochs_finetune=3,
         mixed_precision=False,
-        lab_source_per_class=1000,
-        lab_source_epochs=6,
-        lab_labels_per_class=(1, 3, 10, 30),
-        lab_seeds=3,
-        lab_target_steps=100,
-        lab_test_per_class=100,
+        lab=LabSettings(
+            source_per_class=1000,
+            source_epochs=6,
+            labels_per_class=(1, 3, 10, 30, 100, 300, 1000),
+            seeds=3,
+            target_epochs=10,
+            min_target_steps=100,
+            test_per_class=100,
+        ),
     ),
     "full": Settings(
         name="full",
@@ -108,12 +133,15 @@ PROFILES: dict[str, Settings] = {
         epochs_head=10,
         epochs_finetune=10,
         mixed_precision=True,
-        lab_source_per_class=3000,
-        lab_source_epochs=15,
-        lab_labels_per_class=(1, 3, 10, 30, 100),
-        lab_seeds=5,
-        lab_target_steps=300,
-        lab_test_per_class=300,
+        lab=LabSettings(
+            source_per_class=3000,
+            source_epochs=15,
+            labels_per_class=(1, 3, 10, 30, 100, 300, 1000, 3000),
+            seeds=5,
+            target_epochs=10,
+            min_target_steps=200,
+            test_per_class=300,
+        ),
     ),
 }
 

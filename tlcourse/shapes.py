@@ -7,7 +7,8 @@ lines and pixel noise. Twelve shape kinds are split into two disjoint tasks:
 classes with few labels: the task we transfer to).
 
 Only NumPy is needed, the output is a deterministic function of the seed, and the drawing is
-vectorised: 6,000 images of 32 × 32 px take about two seconds on a laptop CPU.
+vectorised: 6,000 images of 32 × 32 px take about two seconds on a laptop CPU (one call
+draws at most ``MAX_IMAGES`` of them).
 
 Example:
     >>> images, labels = make_shapes(SOURCE_SHAPES, per_class=2, seed=0)
@@ -21,7 +22,16 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tlcourse.checks import check_int
+
 MIN_IMAGE_SIZE = 16
+"""Smallest image side ``make_shapes`` draws: below it the shapes are blobs."""
+
+MAX_IMAGES = 100_000
+"""Most images of 32 × 32 px one ``make_shapes`` call draws (see ``check_request``)."""
+
+MAX_PIXELS = MAX_IMAGES * 32 * 32
+"""Most pixels (images × side²) one ``make_shapes`` call draws."""
 
 # How much the drawings vary. Tuned so that the small CNN of tlcourse.lab learns the source task
 # in a few epochs on a CPU while the task stays far from trivial; change it to experiment.
@@ -134,8 +144,32 @@ TARGET_SHAPES: tuple[str, ...] = ("heart", "crescent", "arrow", "ell", "semicirc
 """The target task's classes: new shapes, none in ``SOURCE_SHAPES``, with few labels."""
 
 
-def _check_arguments(shape_names: Sequence[str], per_class: int, image_size: int) -> None:
-    """Raise ``ValueError`` with a how-to-fix message for any bad argument of ``make_shapes``."""
+def check_request(num_images: int, image_size: int) -> None:
+    """Raise ``ValueError`` if drawing ``num_images`` images of ``image_size`` px is too much.
+
+    Drawing needs about 50 kB of working memory per 32 × 32 px image (about 5 GB for
+    ``MAX_IMAGES``), so one call may draw at most ``MAX_IMAGES`` images of 32 × 32 px, or as
+    many pixels in all (``MAX_PIXELS``). ``tlcourse.lab`` calls this before it trains anything.
+
+    Example:
+        >>> check_request(6 * 1000, 32)  # fine: returns None
+        >>> check_request(6 * 50_000, 32)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: images=300000 is too many: expected at most 100,000 images of 32 × 32 px ...
+    """
+    pixels = num_images * image_size * image_size
+    if num_images > MAX_IMAGES or pixels > MAX_PIXELS:
+        raise ValueError(
+            f"images={num_images} is too many: expected at most {MAX_IMAGES:,} images of 32 × 32 px "
+            f"(or as many pixels: images × image_size² <= {MAX_PIXELS:,}; you asked for {pixels:,}) "
+            "in one call, or drawing them could use up your memory. Fix: ask for fewer images per "
+            "class or smaller images."
+        )
+
+
+def _check_arguments(shape_names: Sequence[str], per_class: int, image_size: int, seed: int) -> None:
+    """Raise ``TypeError``/``ValueError`` with a how-to-fix message for any bad argument of ``make_shapes``."""
     if isinstance(shape_names, str):
         raise ValueError(
             f"shape_names={shape_names!r} is a single string; expected a list of shape names. "
@@ -153,20 +187,11 @@ def _check_arguments(shape_names: Sequence[str], per_class: int, image_size: int
             f"shape_names={names!r} repeats a name; expected each shape once (one class per "
             "shape). Remove the duplicates."
         )
-    if isinstance(per_class, bool) or not isinstance(per_class, (int, np.integer)) or per_class < 1:
-        raise ValueError(
-            f"per_class={per_class!r}; expected a whole number of images per shape, at least 1 "
-            "(e.g. per_class=100)."
-        )
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, (int, np.integer))
-        or image_size < MIN_IMAGE_SIZE
-    ):
-        raise ValueError(
-            f"image_size={image_size!r}; expected a whole number of pixels, at least "
-            f"{MIN_IMAGE_SIZE}, or the shapes become unrecognisable blobs. Use e.g. image_size=32."
-        )
+    check_int("per_class", per_class, minimum=1, fix="ask for at least one image per shape, e.g. per_class=100")
+    check_int("image_size", image_size, minimum=MIN_IMAGE_SIZE,
+              fix="smaller shapes become unrecognisable blobs; use e.g. image_size=32")
+    check_int("seed", seed, minimum=0, fix="use a non-negative whole number, e.g. seed=0")
+    check_request(len(names) * per_class, image_size)
 
 
 def _draw_masks(kinds: np.ndarray, shape_names: Sequence[str], size: int,
@@ -262,15 +287,16 @@ def make_shapes(shape_names: Sequence[str], per_class: int, image_size: int = 32
         0–255 and ``int32`` array ``(N,)`` of class indices, ``N = len(shape_names) * per_class``.
 
     Raises:
-        ValueError: an unknown or repeated shape name, ``per_class < 1`` or a too small
-            ``image_size``.
+        TypeError: ``per_class``, ``image_size`` or ``seed`` is not a whole number.
+        ValueError: an unknown or repeated shape name, ``per_class < 1``, an ``image_size``
+            below ``MIN_IMAGE_SIZE``, a negative ``seed``, or more than ``check_request`` allows.
 
     Example:
         >>> images, labels = make_shapes(["circle", "heart"], per_class=3, image_size=32, seed=1)
         >>> images.shape, sorted(labels.tolist())
         ((6, 32, 32, 3), [0, 0, 0, 1, 1, 1])
     """
-    _check_arguments(shape_names, per_class, image_size)
+    _check_arguments(shape_names, per_class, image_size, seed)
     rng = np.random.default_rng(seed)
     size = int(image_size)
     labels = np.repeat(np.arange(len(shape_names), dtype=np.int32), int(per_class))

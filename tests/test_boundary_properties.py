@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from keras import layers
 
 from boundary import CLEAR_ERRORS, raised_in_tlcourse
-from tlcourse import data, downloads, models, plots, prefetch, results, training
+from tlcourse import (data, downloads, features, image_folders, lab, models, plots, prefetch, results, shapes,
+                      training)
 from tlcourse import settings as course_settings
 
 TIME_LIMIT_S = 20  # per call; a hang (e.g. a download that never ends) fails instead of blocking
@@ -39,6 +40,10 @@ MODEL.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=Tru
 HISTORY = {"accuracy": [0.5, 0.6], "loss": [1.0, 0.9]}
 ROWS = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": 0.5}]
 SUMMARY = results.summarize_runs(ROWS)
+LAB_BASE = lab.build_base(16, seed=0, filters=(4, 4))
+LAB_DATA = {"x_train": np.zeros((6, 16, 16, 3), "uint8"), "y_train": np.arange(6), "x_test": np.zeros(
+    (6, 16, 16, 3), "uint8"), "y_test": np.arange(6)}
+FEATURE_BASE = keras.Sequential([keras.Input((8, 8, 3)), layers.Conv2D(2, 3)])
 
 
 class NotAModel:
@@ -55,6 +60,20 @@ BAD_VALUES = st.one_of(
     st.sampled_from([np.zeros(()), np.zeros((2,)), np.zeros((2, 2)), np.zeros((1, 2, 2, 2, 3))]),
     st.builds(NotAModel), st.just(DS), st.just(BATCHED),
 )
+
+
+def _whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def tiny_ints_only(value) -> bool:
+    """False for whole numbers above 3: valid step budgets and counts that would train for long."""
+    return not (_whole(value) and value > 3)
+
+
+def not_a_valid_drawing(value) -> bool:
+    """False for valid image counts/sizes that draw many images (slow, not a bad value)."""
+    return not (_whole(value) and 64 < value <= 100_000)
 
 
 def small_ints_only(value) -> bool:
@@ -124,6 +143,30 @@ TABLE = [
     ("require_network.what", downloads.require_network, lambda v: ((v,), {"host": "localhost"}), None),
     ("download_guard.stall_seconds", lambda **kw: downloads.download_guard("x", **kw).__enter__(),
      lambda v: ((), {"stall_seconds": v}), None),
+    ("lab.build_base.image_size", lab.build_base, lambda v: ((v,), {"filters": (4, 4)}), small_ints_only),
+    ("lab.build_base.seed", lab.build_base, lambda v: ((16,), {"seed": v, "filters": (4, 4)}), None),
+    ("lab.build_classifier.base", lab.build_classifier, lambda v: ((v, 6), {}), None),
+    ("lab.build_classifier.num_classes", lab.build_classifier, lambda v: ((LAB_BASE, v), {}), small_ints_only),
+    ("lab.train_target.method", lab.train_target, lambda v: ((v, LAB_BASE), {**LAB_DATA, "steps": 2}), None),
+    ("lab.train_target.steps", lab.train_target, lambda v: (("fine-tuned", LAB_BASE), {**LAB_DATA, "steps": v}),
+     tiny_ints_only),
+    ("lab.run_sweep.labels_per_class", lab.run_sweep, lambda v: ((LAB_BASE, v, [0]), {
+        "steps": 2, "methods": ("frozen",), "test_per_class": 1, "verbose": False}), tiny_ints_only),
+    ("lab.run_sweep.methods", lab.run_sweep, lambda v: ((LAB_BASE, [1], [0]), {
+        "steps": 2, "methods": v, "test_per_class": 1, "verbose": False}), None),
+    ("lab.step_budget", lab.step_budget, lambda v: ((v,), {"epochs": 10, "min_steps": 100}), None),
+    ("shapes.make_shapes.shape_names", shapes.make_shapes, lambda v: ((v, 1), {}), None),
+    ("shapes.make_shapes.per_class", shapes.make_shapes, lambda v: ((["circle"], v), {}), not_a_valid_drawing),
+    ("shapes.make_shapes.image_size", shapes.make_shapes, lambda v: ((["circle"], 1), {"image_size": v}),
+     not_a_valid_drawing),
+    ("features.extract_features.ds", features.extract_features, lambda v: ((FEATURE_BASE, v), {
+        "progress": False}), None),
+    ("features.extract_features.cache", features.extract_features, lambda v: ((FEATURE_BASE, BATCHED), {
+        "cache": v, "progress": False}), None),
+    ("features.features_dataset.batch_size", features.features_dataset, lambda v: ((features.CachedFeatures(
+        np.zeros((4, 2), "float32"), np.zeros(4, "int64"), 0.0, "computed"), v), {}), None),
+    ("image_folders.check_image_folder", image_folders.check_image_folder, lambda v: ((v,), {}), None),
+    ("image_folders.load_image_file.path", image_folders.load_image_file, lambda v: ((v, 32), {}), None),
     ("prefetch_dataset", prefetch.prefetch_dataset, lambda v: ((v,), {}), None),
     ("prefetch_weights.image_size", prefetch.prefetch_weights, lambda v: (("MobileNetV2", v), {}),
      lambda v: small_ints_only(v) and not (isinstance(v, int) and not isinstance(v, bool) and 0 < v < 32)

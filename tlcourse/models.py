@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import keras
 from keras import layers
 
+from tlcourse import checks
 from tlcourse.downloads import download_guard
 
 
@@ -199,3 +200,43 @@ def build_classifier(
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, dtype="float32")(x)
     return keras.Model(inputs, outputs, name=f"{backbone_name}_classifier"), base_model
+
+
+def build_scratch_cnn(num_classes: int, image_size: int, *, filters: tuple[int, ...] = (16, 32, 64, 128),
+                      dropout: float = 0.3, augmentation: keras.Layer | None = None) -> keras.Model:
+    """Build notebook 02's small CNN, to be trained from scratch (every weight random, all trainable).
+
+    Written out layer by layer in notebook 02; later notebooks use this copy as their
+    "normal training" baseline. input → [augmentation] → Rescaling(1/255) → one block per entry
+    of ``filters`` (3×3 ReLU convolution, ``strides=2`` in the first block, then 2×2 max pooling)
+    → global average pooling → dropout → ``Dense`` logits in float32 (``from_logits=True``).
+
+    Args:
+        num_classes: number of classes, at least 2.
+        image_size: side of the square RGB input images (0–255), at least ``2 ** (len(filters) + 1)``.
+        filters: channels of each convolution block.
+        dropout: dropout rate before the logits, in [0, 1).
+        augmentation: a layer (e.g. ``keras.Sequential`` of ``RandomFlip``…) applied first; it
+            runs only in training.
+
+    Example:
+        >>> build_scratch_cnn(5, 96).output_shape
+        (None, 5)
+    """
+    checks.check_int("num_classes", num_classes, minimum=2, fix="a classifier needs at least two classes")
+    filters = checks.check_int_sequence("filters", filters, minimum=1, fix="use e.g. filters=(16, 32, 64, 128)")
+    smallest = 2 ** (len(filters) + 1)
+    checks.check_int("image_size", image_size, minimum=smallest,
+                     fix=f"{len(filters)} blocks halve the image {len(filters) + 1} times: use image_size >= {smallest}")
+    dropout = checks.check_number("dropout", dropout, minimum=0, below=1, fix="use e.g. dropout=0.3")
+    inputs = keras.Input(shape=(image_size, image_size, 3))
+    x = augmentation(inputs) if augmentation is not None else inputs
+    x = layers.Rescaling(1.0 / 255)(x)
+    for block, block_filters in enumerate(filters, start=1):
+        x = layers.Conv2D(block_filters, 3, strides=2 if block == 1 else 1, padding="same",
+                          activation="relu", name=f"conv_{block}")(x)
+        x = layers.MaxPooling2D(name=f"pool_{block}")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
+    return keras.Model(inputs, outputs, name="scratch_cnn")

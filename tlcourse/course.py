@@ -34,7 +34,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
            "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
-           "time and compute of scratch vs transfer, cached features", False),
+           "time and compute of scratch vs transfer, cached features", True),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", False),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",

@@ -314,36 +314,6 @@ def test_build_classifier_checks_the_backbone_and_size_first():
         build_classifier("InceptionV3", 3, 64, weights=None)
 
 
-def test_build_scratch_cnn_is_notebook_02s_cnn():
-    from tlcourse.models import build_scratch_cnn
-
-    model = build_scratch_cnn(5, 96)
-    inputs = keras.Input((96, 96, 3))
-    x = layers.Rescaling(1.0 / 255)(inputs)
-    for block, filters in enumerate((16, 32, 64, 128), start=1):
-        x = layers.Conv2D(filters, 3, strides=2 if block == 1 else 1, padding="same", activation="relu")(x)
-        x = layers.MaxPooling2D()(x)
-    x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x))
-    written_out = keras.Model(inputs, layers.Dense(5)(x))
-    assert model.output_shape == (None, 5)
-    assert count_params(model) == count_params(written_out)
-    assert [layer.name for layer in model.layers if layer.name.startswith("conv_")] == ["conv_1", "conv_2", "conv_3", "conv_4"]
-    assert model.layers[-1].dtype_policy.compute_dtype == "float32"
-
-
-@pytest.mark.parametrize("kwargs, error", [
-    ({"num_classes": 1, "image_size": 96}, ValueError),
-    ({"num_classes": 5, "image_size": 16}, ValueError),
-    ({"num_classes": 5, "image_size": "96"}, TypeError),
-    ({"num_classes": 5, "image_size": 96, "dropout": 1.0}, ValueError),
-    ({"num_classes": 5, "image_size": 96, "filters": "16,32"}, TypeError),
-])
-def test_build_scratch_cnn_rejects_bad_arguments(kwargs, error):
-    from tlcourse.models import build_scratch_cnn
-
-    with pytest.raises(error, match="Fix:"):
-        build_scratch_cnn(**kwargs)
-
 
 # --- the BatchNorm story, measured --------------------------------------------------------------
 # The course tells one story about BatchNormalization (models.py's docstrings, notebook 03, and

@@ -260,6 +260,9 @@ def build_scratch_cnn(num_classes: int, image_size: int, *, filters: tuple[int, 
     check_int("image_size", image_size, minimum=smallest,
                      fix=f"{len(filters)} blocks halve the image {len(filters) + 1} times: use image_size >= {smallest}")
     dropout = check_number("dropout", dropout, minimum=0, below=1, fix="use e.g. dropout=0.3")
+    if augmentation is not None and not callable(augmentation):
+        raise TypeError(f"augmentation={augmentation!r} is a {type(augmentation).__name__}: expected a Keras "
+                        "layer such as keras.Sequential([layers.RandomFlip('horizontal')]), or None.")
     inputs = keras.Input(shape=(image_size, image_size, 3))
     x = augmentation(inputs) if augmentation is not None else inputs
     x = layers.Rescaling(1.0 / 255)(x)

@@ -40,7 +40,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", False),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
-           "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", False),
+           "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", False),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import keras
+import numpy as np
 from keras import layers
 
 from tlcourse.checks import (check_int, check_int_sequence, check_model, check_num_classes, check_number,
@@ -274,3 +277,104 @@ def build_scratch_cnn(num_classes: int, image_size: int, *, filters: tuple[int, 
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, dtype="float32", name="logits")(x)
     return keras.Model(inputs, outputs, name="scratch_cnn")
+
+
+# --- Notebook 07: published numbers and measured speed -----------------------------------------
+
+KERAS_APPLICATIONS_TABLE = "https://keras.io/api/applications/"
+"""The "Available models" table of the Keras Applications documentation."""
+
+MOBILENET_V3_TABLE = "https://keras.io/api/applications/mobilenet/"
+"""The MobileNetV3 docstring's table (MobileNetV3 is not in the main table)."""
+
+
+@dataclass(frozen=True)
+class PublishedNumbers:
+    """What the Keras documentation publishes about a backbone's ImageNet model (with its top).
+
+    Attributes:
+        size_mb: size of the weight file with the classifier top, in MB (``None``: not published).
+        top1: ImageNet top-1 validation accuracy, as a fraction (0.713 for 71.3 %).
+        params_millions: parameters of the full model, classifier top included, in millions.
+        source: where the numbers were read.
+    """
+
+    size_mb: float | None
+    top1: float
+    params_millions: float
+    source: str
+
+
+PUBLISHED: dict[str, PublishedNumbers] = {
+    # Read from the Keras Applications table (Size (MB), Top-1 Accuracy, Parameters) and, for
+    # MobileNetV3Small, from the MobileNetV3 table (mobilenet_v3_small_1.0_224). Used by notebook 07.
+    "MobileNetV2": PublishedNumbers(14, 0.713, 3.5, KERAS_APPLICATIONS_TABLE),
+    "MobileNetV3Small": PublishedNumbers(None, 0.681, 2.9, MOBILENET_V3_TABLE),
+    "EfficientNetB0": PublishedNumbers(29, 0.771, 5.3, KERAS_APPLICATIONS_TABLE),
+    "ResNet50": PublishedNumbers(98, 0.749, 25.6, KERAS_APPLICATIONS_TABLE),
+    "VGG16": PublishedNumbers(528, 0.713, 138.4, KERAS_APPLICATIONS_TABLE),
+    "InceptionV3": PublishedNumbers(92, 0.779, 23.9, KERAS_APPLICATIONS_TABLE),
+    "Xception": PublishedNumbers(88, 0.790, 22.9, KERAS_APPLICATIONS_TABLE),
+}
+
+
+class Throughput(NamedTuple):
+    """Forward-pass speed of a model, as ``measure_throughput`` returns it.
+
+    Attributes:
+        images_per_second: timed images divided by timed seconds.
+        images: how many images were timed (the warm-up pass not included).
+        seconds: wall time of the timed passes.
+    """
+
+    images_per_second: float
+    images: int
+    seconds: float
+
+
+def measure_throughput(model: keras.Model, *, batch_size: int = 32, batches: int = 3,
+                       preprocess_input: Callable | None = None, seed: int = 0) -> Throughput:
+    """Time ``model``'s forward pass (inference mode) on random 0–255 images of its input size.
+
+    Used by notebook 07 to compare backbones on the learner's own hardware. One untimed pass
+    first builds and traces the predict function; then ``batches`` passes of ``batch_size``
+    images are timed with ``predict_on_batch``. ``preprocess_input`` is applied before the
+    timer starts (it is cheap next to the base). The weights do not change the cost of a
+    forward pass, so ``weights=None`` gives the same speed as ImageNet weights.
+
+    Args:
+        model: a model with a fully known image input shape, e.g. a base built with
+            ``include_top=False, input_shape=(160, 160, 3)``.
+        batch_size: images per pass.
+        batches: timed passes (at least 1).
+        preprocess_input: the backbone's ``preprocess_input``, or ``None``.
+        seed: seed of the random images.
+
+    Returns:
+        ``Throughput(images_per_second, images, seconds)``.
+
+    Example:
+        >>> base_model = build_backbone("MobileNetV3Small", 32, weights=None)
+        >>> measure_throughput(base_model, batch_size=2, batches=1).images
+        2
+    """
+    checks.check_model("model", model)
+    checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=32")
+    checks.check_int("batches", batches, minimum=1, fix="time at least one pass, e.g. batches=3")
+    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if not shape or any(side is None for side in shape):
+        raise ValueError(f"model {model.name!r} has input shape {model.input_shape}: expected a fully "
+                         "known image shape such as (None, 160, 160, 3). Fix: build it with "
+                         "input_shape=(size, size, 3).")
+    if preprocess_input is not None and not callable(preprocess_input):
+        raise TypeError(f"preprocess_input={preprocess_input!r} is not a function: pass e.g. "
+                        "keras.applications.resnet50.preprocess_input, or None.")
+    images = np.random.default_rng(seed).uniform(0, 255, (batch_size, *shape)).astype("float32")
+    if preprocess_input is not None:
+        images = np.asarray(preprocess_input(images))
+    model.predict_on_batch(images)  # warm-up: builds and traces the predict function
+    started = time.perf_counter()
+    for _ in range(batches):
+        model.predict_on_batch(images)
+    seconds = time.perf_counter() - started
+    return Throughput(batch_size * batches / seconds, batch_size * batches, seconds)

@@ -42,6 +42,31 @@ class LabSettings:
 
 
 @dataclass(frozen=True)
+class ChoosingSettings:
+    """Notebook 07's values: which pretrained backbones to compare, on how many images.
+
+    Attributes:
+        backbones: ``tlcourse.models.BACKBONES`` names whose size and speed are measured.
+        probe_backbones: the subset that also gets a linear probe on cached features (the
+            slow part on a CPU: one pass of the base over every probe image).
+        train_examples_per_class: training images per class for the linear probes (``None``:
+            every image the profile loads).
+        val_examples_per_class: validation images per class the probes are compared on.
+        probe_epochs: epochs of each linear probe (a ``Dense`` layer on cached features).
+        throughput_batch_size: images per forward pass when timing a base.
+        throughput_batches: timed forward passes per base (after one untimed warm-up pass).
+    """
+
+    backbones: tuple[str, ...]
+    probe_backbones: tuple[str, ...]
+    train_examples_per_class: int | None
+    val_examples_per_class: int | None
+    probe_epochs: int
+    throughput_batch_size: int
+    throughput_batches: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -58,6 +83,7 @@ class Settings:
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab: sizes of notebook 01's offline shapes lab (a ``LabSettings``).
+        choosing: notebook 07's values (``ChoosingSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -73,6 +99,7 @@ class Settings:
     epochs_finetune: int
     mixed_precision: bool
     lab: LabSettings
+    choosing: ChoosingSettings
     seed: int = 42
 
 
@@ -98,6 +125,15 @@ PROFILES: dict[str, Settings] = {
             min_target_steps=40,
             test_per_class=50,
         ),
+        choosing=ChoosingSettings(
+            backbones=("MobileNetV2", "EfficientNetB0", "ResNet50"),
+            probe_backbones=("MobileNetV2", "EfficientNetB0", "ResNet50"),
+            train_examples_per_class=None,
+            val_examples_per_class=None,
+            probe_epochs=2,
+            throughput_batch_size=16,  # = batch_size: feature extraction reuses the traced forward pass
+            throughput_batches=1,
+        ),
     ),
     "quick": Settings(
         name="quick",
@@ -120,6 +156,15 @@ PROFILES: dict[str, Settings] = {
             min_target_steps=100,
             test_per_class=100,
         ),
+        choosing=ChoosingSettings(
+            backbones=("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16"),
+            probe_backbones=("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3"),
+            train_examples_per_class=50,
+            val_examples_per_class=30,
+            probe_epochs=30,
+            throughput_batch_size=16,
+            throughput_batches=2,
+        ),
     ),
     "full": Settings(
         name="full",
@@ -141,6 +186,15 @@ PROFILES: dict[str, Settings] = {
             target_epochs=10,
             min_target_steps=200,
             test_per_class=300,
+        ),
+        choosing=ChoosingSettings(
+            backbones=("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16"),
+            probe_backbones=("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16"),
+            train_examples_per_class=None,
+            val_examples_per_class=None,
+            probe_epochs=30,
+            throughput_batch_size=32,
+            throughput_batches=5,
         ),
     ),
 }

@@ -137,3 +137,25 @@ def test_bad_input_gets_a_clear_error(call, error):
     with pytest.raises(error) as raised:
         call()
     assert "tlcourse" in raised.traceback[-1].path.as_posix() or "features" in str(raised.traceback[-1].path)
+
+
+def test_another_preprocessing_is_not_read_from_the_cache():
+    base_model, ds = tiny_base(), image_batches()
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+    mobilenet = keras.applications.mobilenet_v2.preprocess_input
+    first = extract_features(base_model, ds, key=key, preprocess_input=mobilenet, progress=False)
+    same = extract_features(base_model, ds, key=key, preprocess_input=mobilenet, progress=False)
+    resnet = extract_features(base_model, ds, key=key, preprocess_input=keras.applications.resnet50.preprocess_input,
+                              progress=False)
+    assert not first.from_cache and same.from_cache
+    assert not resnet.from_cache, "features computed with other preprocessing must not come from the cache"
+    assert not np.allclose(resnet.features, first.features)
+
+
+def test_an_anonymous_preprocessing_function_cannot_be_cached():
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", tiny_base())
+    with pytest.raises(ValueError, match="no stable name"):
+        extract_features(tiny_base(), image_batches(), key=key, preprocess_input=lambda x: x / 255, progress=False)
+    result = extract_features(tiny_base(), image_batches(), key=key, preprocess_input=lambda x: x / 255,
+                              cache="none", progress=False)
+    assert not result.from_cache

@@ -172,6 +172,8 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     if key is not None and not isinstance(key, dict):
         raise TypeError(f"key={key!r} is a {type(key).__name__}: pass feature_key(...)'s dict or None.")
     use_cache = key is not None and cache != "none"
+    if use_cache:  # the same base with another preprocessing computes other features
+        key = {**key, "preprocess_input": _function_name(preprocess_input)}
     path = cache_path(key) if use_cache else None
     if use_cache and cache == "memory" and path.name in _MEMORY:
         features, labels = _MEMORY[path.name]
@@ -218,6 +220,18 @@ def features_dataset(cached: CachedFeatures, batch_size: int, *, shuffle: bool =
     if shuffle:
         ds = ds.shuffle(len(cached.labels), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _function_name(function: Callable | None) -> str:
+    """Name a preprocessing function for the cache key, e.g. 'keras.src....mobilenet_v2.preprocess_input'."""
+    if function is None:
+        return "none"
+    name = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', type(function).__name__)}"
+    if "<lambda>" in name or "<locals>" in name:
+        raise ValueError(f"preprocess_input={function!r} has no stable name, so its cached features could be "
+                         "mistaken for another function's. Fix: pass the backbone's own function (e.g. "
+                         "keras.applications.resnet50.preprocess_input) or a module-level def, or cache='none'.")
+    return name
 
 
 def clear_memory_cache() -> None:

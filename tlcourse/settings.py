@@ -17,6 +17,32 @@ PROFILE_ENV = "TLCOURSE_PROFILE"
 
 
 @dataclass(frozen=True)
+class LittleDataSettings:
+    """Notebook 05's values: the grid of labelled examples per class, seeds and training lengths.
+
+    Read them as ``settings.little_data.examples_per_class`` and so on.
+
+    Attributes:
+        examples_per_class: labelled training images per class at each grid point, smallest
+            first; ``None`` (last) means every training image.
+        seeds: how many seeds each (recipe, grid point) runs with; each seed draws its own images.
+        epochs: passes over the labelled images for the from-scratch CNN and the frozen head...
+        min_steps: ...but never fewer optimizer steps than this, however few the images
+            (see ``tlcourse.little_data.step_budget``).
+        finetune_examples_per_class: grid points where the fine-tuning preview also runs
+            (empty: not in this profile, it would not fit the time budget).
+        finetune_epochs: passes over the labelled images when fine-tuning (same ``min_steps``).
+    """
+
+    examples_per_class: tuple[int | None, ...]
+    seeds: int
+    epochs: int
+    min_steps: int
+    finetune_examples_per_class: tuple[int | None, ...]
+    finetune_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -33,6 +59,7 @@ class Settings:
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab_*: sizes of notebook 01's offline shapes lab (see ``tlcourse.lab``).
+        little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -53,6 +80,7 @@ class Settings:
     lab_seeds: int
     lab_target_steps: int
     lab_test_per_class: int
+    little_data: LittleDataSettings
     seed: int = 42
 
 
@@ -75,6 +103,10 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=1,
         lab_target_steps=40,
         lab_test_per_class=50,
+        little_data=LittleDataSettings(
+            examples_per_class=(1, 3), seeds=2, epochs=1, min_steps=3,
+            finetune_examples_per_class=(1,), finetune_epochs=1,
+        ),
     ),
     "quick": Settings(
         name="quick",
@@ -94,6 +126,10 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=3,
         lab_target_steps=100,
         lab_test_per_class=100,
+        little_data=LittleDataSettings(
+            examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
+            finetune_examples_per_class=(), finetune_epochs=5,
+        ),
     ),
     "full": Settings(
         name="full",
@@ -113,6 +149,10 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=5,
         lab_target_steps=300,
         lab_test_per_class=300,
+        little_data=LittleDataSettings(
+            examples_per_class=(5, 10, 25, 50, 100, None), seeds=5, epochs=30, min_steps=100,
+            finetune_examples_per_class=(5, 10, 25, 50, 100, None), finetune_epochs=10,
+        ),
     ),
 }
 

@@ -29,8 +29,8 @@ class LittleDataSettings:
         epochs: passes over the labelled images for the from-scratch CNN and the frozen head...
         min_steps: ...but never fewer optimizer steps than this, however few the images
             (see ``tlcourse.little_data.step_budget``).
-        finetune_examples_per_class: grid points where the fine-tuning preview also runs
-            (empty: not in this profile, it would not fit the time budget).
+        finetune_examples_per_class: grid points where the fine-tuning preview also runs (it is
+            the slowest recipe on a CPU: ``quick`` runs it at the smallest budget only).
         finetune_epochs: passes over the labelled images when fine-tuning (same ``min_steps``).
     """
 
@@ -128,7 +128,7 @@ PROFILES: dict[str, Settings] = {
         lab_test_per_class=100,
         little_data=LittleDataSettings(
             examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
-            finetune_examples_per_class=(), finetune_epochs=5,
+            finetune_examples_per_class=(5,), finetune_epochs=5,
         ),
     ),
     "full": Settings(

@@ -36,7 +36,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
-           "accuracy vs examples per class, with error bars over seeds", False),
+           "accuracy vs examples per class, with error bars over seeds", True),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", False),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",

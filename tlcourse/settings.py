@@ -67,6 +67,32 @@ class ChoosingSettings:
 
 
 @dataclass(frozen=True)
+class LittleDataSettings:
+    """Notebook 05's values: the grid of labelled examples per class, seeds and training lengths.
+
+    Read them as ``settings.little_data.examples_per_class`` and so on.
+
+    Attributes:
+        examples_per_class: labelled training images per class at each grid point, smallest
+            first; ``None`` (last) means every training image.
+        seeds: how many seeds each (recipe, grid point) runs with; each seed draws its own images.
+        epochs: passes over the labelled images for the from-scratch CNN and the frozen head...
+        min_steps: ...but never fewer optimizer steps than this, however few the images
+            (see ``tlcourse.little_data.step_budget``).
+        finetune_examples_per_class: grid points where the fine-tuning preview also runs (it is
+            the slowest recipe on a CPU: ``quick`` runs it at the smallest budget only).
+        finetune_epochs: passes over the labelled images when fine-tuning (same ``min_steps``).
+    """
+
+    examples_per_class: tuple[int | None, ...]
+    seeds: int
+    epochs: int
+    min_steps: int
+    finetune_examples_per_class: tuple[int | None, ...]
+    finetune_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -84,6 +110,7 @@ class Settings:
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab: sizes of notebook 01's offline shapes lab (a ``LabSettings``).
         choosing: notebook 07's values (``ChoosingSettings``).
+        little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -100,6 +127,7 @@ class Settings:
     mixed_precision: bool
     lab: LabSettings
     choosing: ChoosingSettings
+    little_data: LittleDataSettings
     seed: int = 42
 
 
@@ -134,6 +162,10 @@ PROFILES: dict[str, Settings] = {
             throughput_batch_size=16,  # = batch_size: feature extraction reuses the traced forward pass
             throughput_batches=1,
         ),
+        little_data=LittleDataSettings(
+            examples_per_class=(1, 3), seeds=2, epochs=1, min_steps=3,
+            finetune_examples_per_class=(1,), finetune_epochs=1,
+        ),
     ),
     "quick": Settings(
         name="quick",
@@ -165,6 +197,10 @@ PROFILES: dict[str, Settings] = {
             throughput_batch_size=16,
             throughput_batches=2,
         ),
+        little_data=LittleDataSettings(
+            examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
+            finetune_examples_per_class=(5,), finetune_epochs=5,
+        ),
     ),
     "full": Settings(
         name="full",
@@ -195,6 +231,10 @@ PROFILES: dict[str, Settings] = {
             probe_epochs=30,
             throughput_batch_size=32,
             throughput_batches=5,
+        ),
+        little_data=LittleDataSettings(
+            examples_per_class=(5, 10, 25, 50, 100, None), seeds=5, epochs=30, min_steps=100,
+            finetune_examples_per_class=(5, 10, 25, 50, 100, None), finetune_epochs=10,
         ),
     ),
 }

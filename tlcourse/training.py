@@ -130,3 +130,66 @@ def evaluate(model: keras.Model, test_ds: tf.data.Dataset) -> dict[str, float]:
         raise ValueError("test_ds yielded no batch: expected at least one example. Fix: check the split "
                          "(e.g. count_examples(test_ds)) before evaluating.")
     return {key: float(value) for key, value in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
+
+
+def fine_tune(model: keras.Model, base_model: keras.Model, train_ds: tf.data.Dataset, *,
+              num_layers: int, head_learning_rate: float, epochs: int = 1,
+              steps_per_epoch: int | None = None, learning_rate_factor: float = 0.1,
+              verbose: int = 0) -> keras.callbacks.History:
+    """Fine-tune the top ``num_layers`` layers of ``base_model`` inside ``model``, BatchNorm kept frozen.
+
+    Taught step by step in notebook 08; earlier notebooks call this helper for a preview. The
+    head of ``model`` must be trained already (on the frozen base): fine-tuning then continues
+    from it. The three steps:
+
+    1. ``tlcourse.models.unfreeze_top(base_model, num_layers)``: the top layers become trainable,
+       every BatchNormalization layer stays frozen (``trainable = False``, so in Keras 3 it runs in
+       inference mode and keeps its ImageNet statistics, whatever ``training`` flag reaches it);
+    2. ``model.compile`` again — ``trainable`` takes effect at compile time — with Adam at
+       ``head_learning_rate * learning_rate_factor`` (10× lower by default: large steps would
+       wreck the pretrained weights), sparse categorical cross-entropy on logits, accuracy;
+    3. ``model.fit(train_ds, ...)``.
+
+    Args:
+        model: the classifier: ``base_model`` plus a trained head, ending in logits.
+        base_model: the pretrained base, a layer of ``model``.
+        train_ds: batched ``(images, labels)``, e.g. ``tlcourse.little_data.training_batches``.
+        num_layers: how many layers of the base, counted from its output, to unfreeze.
+        head_learning_rate: the learning rate the head was trained with.
+        epochs: passed to ``fit``.
+        steps_per_epoch: passed to ``fit`` (needed for a dataset that repeats forever).
+        learning_rate_factor: fine-tuning learning rate ÷ head learning rate, in (0, 1].
+        verbose: passed to ``fit``.
+
+    Returns:
+        What ``fit`` returned (its ``History``).
+
+    Example:
+        >>> history = fine_tune(model, base_model, train_ds, num_layers=20,  # doctest: +SKIP
+        ...                     head_learning_rate=1e-3, epochs=3)
+    """
+    from tlcourse import checks
+    from tlcourse.models import unfreeze_top
+
+    checks.check_model("model", model)
+    checks.check_model("base_model", base_model)
+    if not any(layer is base_model for layer in model.layers):
+        raise ValueError(f"base_model ({base_model.name!r}) is not a layer of model ({model.name!r}): pass "
+                         "the base the classifier was built on, e.g. x = base_model(x, training=False).")
+    checks.check_dataset("train_ds", train_ds, batched=True)
+    checks.check_int("num_layers", num_layers, minimum=1, maximum=len(base_model.layers),
+                     fix=f"unfreeze between 1 and {len(base_model.layers)} layers, e.g. num_layers=20")
+    head_learning_rate = checks.check_number("head_learning_rate", head_learning_rate, above=0,
+                                             fix="pass the learning rate the head was trained with, e.g. 1e-3")
+    checks.check_int("epochs", epochs, minimum=1, fix="use e.g. epochs=3")
+    if steps_per_epoch is not None:
+        checks.check_int("steps_per_epoch", steps_per_epoch, minimum=1, fix="use e.g. steps_per_epoch=20, or None")
+    learning_rate_factor = checks.check_number("learning_rate_factor", learning_rate_factor, above=0, maximum=1,
+                                               fix="fine-tune with a smaller rate than the head, e.g. 0.1")
+    unfreeze_top(base_model, num_layers)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=head_learning_rate * learning_rate_factor),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)

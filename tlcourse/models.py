@@ -180,14 +180,18 @@ def unfreeze_top(model: keras.Model, num_layers: int) -> keras.Model:
     return model
 
 
-def count_params(model: keras.Model) -> dict[str, int]:
+def count_params(model: keras.Layer) -> dict[str, int]:
     """Return ``{"trainable": …, "non_trainable": …, "total": …}`` parameter counts.
+
+    Works for a whole model and for a single layer (a ``keras.Model`` is a layer too).
 
     Example:
         >>> count_params(keras.Sequential([keras.Input((3,)), layers.Dense(2)]))
         {'trainable': 8, 'non_trainable': 0, 'total': 8}
     """
-    check_model("model", model)
+    if not isinstance(model, keras.Layer):
+        raise TypeError(f"model={model!r:.80} is a {type(model).__name__}: expected a keras.Model or a layer. "
+                        "Fix: pass the model (or one of model.layers).")
     trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
     non_trainable = sum(math.prod(w.shape) for w in model.non_trainable_weights)
     return {"trainable": trainable, "non_trainable": non_trainable, "total": trainable + non_trainable}

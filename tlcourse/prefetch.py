@@ -16,7 +16,15 @@ from tlcourse.downloads import STALL_TIMEOUT_ENV, DownloadError, download_guard,
 
 # What notebooks 00–03 need. More items join as notebooks are added.
 DATASETS = ("tf_flowers",)
-WEIGHTS = (("MobileNetV2", 160), ("MobileNetV2", 224), ("ResNet50", 224))  # ResNet50: notebook 03's exercise
+# ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
+# size (160 px in quick, 224 in full); the others are one file for any size.
+WEIGHTS = (
+    ("MobileNetV2", 160), ("MobileNetV2", 224),  # 03–09
+    ("MobileNetV3Small", 224),  # 04 and 05 exercises, 07
+    ("ResNet50", 224),  # 03 exercise, 07
+    ("EfficientNetB0", 224), ("InceptionV3", 224), ("VGG16", 224),  # 07
+    ("Xception", 224),  # 07 exercise
+)
 
 
 PREFETCH_FIX = (

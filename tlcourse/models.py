@@ -362,9 +362,9 @@ def measure_throughput(model: keras.Model, *, batch_size: int = 32, batches: int
         >>> measure_throughput(base_model, batch_size=2, batches=1).images
         2
     """
-    checks.check_model("model", model)
-    checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=32")
-    checks.check_int("batches", batches, minimum=1, fix="time at least one pass, e.g. batches=3")
+    check_model("model", model)
+    check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=32")
+    check_int("batches", batches, minimum=1, fix="time at least one pass, e.g. batches=3")
     shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
     if not shape or any(side is None for side in shape):
         raise ValueError(f"model {model.name!r} has input shape {model.input_shape}: expected a fully "

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tlcourse.checks import check_dataset, check_model
+from tlcourse.checks import check_dataset, check_int, check_model, check_number
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -168,23 +168,22 @@ def fine_tune(model: keras.Model, base_model: keras.Model, train_ds: tf.data.Dat
         >>> history = fine_tune(model, base_model, train_ds, num_layers=20,  # doctest: +SKIP
         ...                     head_learning_rate=1e-3, epochs=3)
     """
-    from tlcourse import checks
     from tlcourse.models import unfreeze_top
 
-    checks.check_model("model", model)
-    checks.check_model("base_model", base_model)
+    check_model("model", model)
+    check_model("base_model", base_model)
     if not any(layer is base_model for layer in model.layers):
         raise ValueError(f"base_model ({base_model.name!r}) is not a layer of model ({model.name!r}): pass "
                          "the base the classifier was built on, e.g. x = base_model(x, training=False).")
-    checks.check_dataset("train_ds", train_ds, batched=True)
-    checks.check_int("num_layers", num_layers, minimum=1, maximum=len(base_model.layers),
+    check_dataset("train_ds", train_ds, batched=True)
+    check_int("num_layers", num_layers, minimum=1, maximum=len(base_model.layers),
                      fix=f"unfreeze between 1 and {len(base_model.layers)} layers, e.g. num_layers=20")
-    head_learning_rate = checks.check_number("head_learning_rate", head_learning_rate, above=0,
+    head_learning_rate = check_number("head_learning_rate", head_learning_rate, above=0,
                                              fix="pass the learning rate the head was trained with, e.g. 1e-3")
-    checks.check_int("epochs", epochs, minimum=1, fix="use e.g. epochs=3")
+    check_int("epochs", epochs, minimum=1, fix="use e.g. epochs=3")
     if steps_per_epoch is not None:
-        checks.check_int("steps_per_epoch", steps_per_epoch, minimum=1, fix="use e.g. steps_per_epoch=20, or None")
-    learning_rate_factor = checks.check_number("learning_rate_factor", learning_rate_factor, above=0, maximum=1,
+        check_int("steps_per_epoch", steps_per_epoch, minimum=1, fix="use e.g. steps_per_epoch=20, or None")
+    learning_rate_factor = check_number("learning_rate_factor", learning_rate_factor, above=0, maximum=1,
                                                fix="fine-tune with a smaller rate than the head, e.g. 0.1")
     unfreeze_top(base_model, num_layers)
     model.compile(

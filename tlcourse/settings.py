@@ -18,6 +18,29 @@ PROFILE_ENV = "TLCOURSE_PROFILE"
 
 
 @dataclass(frozen=True)
+class EvaluationSettings:
+    """Notebook 09's values (evaluate, test and compare; your own images).
+
+    Read them as ``settings.evaluation.gallery_size`` and so on.
+
+    Attributes:
+        gallery_size: how many of the most confident test mistakes to show.
+        grad_cam_images: how many test images get a Grad-CAM heatmap.
+        other_backbone: the backbone of the exercise that compares a second model on validation.
+        demo_per_class: images per class in the generated demo folder ("Your own images").
+        demo_image_size: side of the demo folder's generated images, in pixels.
+        own_epochs: epochs of the frozen base + head trained on your own images.
+    """
+
+    gallery_size: int
+    grad_cam_images: int
+    other_backbone: str
+    demo_per_class: int
+    demo_image_size: int
+    own_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -34,6 +57,7 @@ class Settings:
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab_*: sizes of notebook 01's offline shapes lab (see ``tlcourse.lab``).
+        evaluation: notebook 09's values (``EvaluationSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -54,6 +78,7 @@ class Settings:
     lab_seeds: int
     lab_target_steps: int
     lab_test_per_class: int
+    evaluation: EvaluationSettings
     seed: int = 42
 
 
@@ -76,6 +101,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=1,
         lab_target_steps=40,
         lab_test_per_class=50,
+        evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
+                                      demo_per_class=8, demo_image_size=64, own_epochs=1),
     ),
     "quick": Settings(
         name="quick",
@@ -95,6 +122,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=3,
         lab_target_steps=100,
         lab_test_per_class=100,
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
+                                      demo_per_class=30, demo_image_size=128, own_epochs=5),
     ),
     "full": Settings(
         name="full",
@@ -114,6 +143,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=5,
         lab_target_steps=300,
         lab_test_per_class=300,
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=8, other_backbone="EfficientNetB0",
+                                      demo_per_class=50, demo_image_size=224, own_epochs=10),
     ),
 }
 

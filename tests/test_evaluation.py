@@ -204,25 +204,26 @@ RECORDS = {
     "06_generalization": {"name": "06_generalization", "clean_test_accuracy": {"scratch": 0.3, "transfer": 0.8}},
     "07_backbones": {"name": "07_backbones", "probes": [{"backbone": "ResNet50", "val_accuracy": 0.6}]},
     "08_fine_tuning": {"name": "08_fine_tuning", "test_accuracy": 0.9, "trainable_params": 400000,
-                       "train_seconds": 50.0, "epochs_head": 5},
+                       "train_seconds": 50.0, "epochs_head": 5, "epochs_fine_tune": 3},
 }
 
 
 def test_comparison_rows_reads_every_record_shape():
     rows = {name: comparison_rows(record) for name, record in RECORDS.items()}
     assert [len(rows[name]) for name in RECORDS] == [1, 2, 2, 2, 1, 1]
-    assert rows["02_scratch_cnn"][0] == {"model": "02_scratch_cnn", "notebook": "02", "test_accuracy": 0.4,
+    assert rows["02_scratch_cnn"][0] == {"model": "CNN from scratch", "notebook": "02", "test_accuracy": 0.4,
                                          "val_accuracy": 0.5, "trainable_params": 98085,
                                          "train_seconds": 5.0, "note": "1 epoch(s)"}
     scratch_04 = rows["04_time_and_cost"][0]
     assert scratch_04["val_accuracy"] == 0.3 and scratch_04["test_accuracy"] is None  # last epoch
     assert scratch_04["train_seconds"] == 6.0
     scratch_05, frozen_05 = rows["05_little_data"]
-    assert scratch_05["test_accuracy"] == 0.3 and "10 labels/class" in scratch_05["note"]  # largest budget
+    assert scratch_05["test_accuracy"] == 0.3 and "10 labelled image(s) per class" in scratch_05["note"]  # largest budget
     assert frozen_05["model"] == "frozen"
     assert [row["test_accuracy"] for row in rows["06_generalization"]] == [0.3, 0.8]
     assert rows["07_backbones"][0]["model"] == "ResNet50 probe" and rows["07_backbones"][0]["test_accuracy"] is None
-    assert rows["08_fine_tuning"][0]["note"] == "5 epoch(s)"
+    assert rows["08_fine_tuning"][0]["note"] == "5 head + 3 fine-tuning epoch(s)"
+    assert rows["08_fine_tuning"][0]["model"] == "fine-tuned MobileNetV2"
     table = format_table([row for group in rows.values() for row in group],
                          ["notebook", "model", "test_accuracy", "val_accuracy", "trainable_params"])
     assert "—" in table and "ResNet50 probe" in table

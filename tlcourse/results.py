@@ -185,6 +185,10 @@ def _last_number(value: Any) -> float | None:
     return float(value)
 
 
+_MODEL_NAMES = {"02_scratch_cnn": "CNN from scratch", "03_frozen_mobilenetv2": "frozen MobileNetV2 + head",
+                "08_fine_tuning": "fine-tuned MobileNetV2"}  # records that name no model
+
+
 def comparison_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     """Turn one result record into rows for a comparison table of models (notebook 09).
 
@@ -194,7 +198,7 @@ def comparison_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
     notebook, and each shape is read as follows:
 
     - top-level ``test_accuracy`` / ``val_accuracy`` (notebooks 02, 03, 08, 09): one row, named
-      by the record's ``model`` field or its name;
+      by the record's ``model`` field (or a name for 02, 03 and 08's records);
     - ``contenders`` (04): one row per contender; its validation accuracy after the last epoch
       and its ``total_s`` as train seconds;
     - ``summary`` (05, from ``summarize_runs``): one row per method at its largest number of
@@ -230,11 +234,13 @@ def comparison_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = []
     if _last_number(record.get("test_accuracy")) is not None or _last_number(record.get("val_accuracy")) is not None:
-        epochs = record.get("epochs", record.get("epochs_head"))
-        rows.append(row(str(record.get("model", name)), test=record.get("test_accuracy"),
+        epochs, fine_tune = record.get("epochs", record.get("epochs_head")), record.get("epochs_fine_tune")
+        note = f"{epochs} epoch(s)" if isinstance(epochs, int) else ""
+        if note and isinstance(fine_tune, int):
+            note = f"{epochs} head + {fine_tune} fine-tuning epoch(s)"
+        rows.append(row(str(record.get("model", _MODEL_NAMES.get(name, name))), test=record.get("test_accuracy"),
                         val=record.get("val_accuracy"), params=record.get("trainable_params"),
-                        seconds=record.get("train_seconds"),
-                        note=f"{epochs} epoch(s)" if isinstance(epochs, int) else ""))
+                        seconds=record.get("train_seconds"), note=note))
     for contender in record.get("contenders") or []:
         if isinstance(contender, dict):
             rows.append(row(str(contender.get("contender", "?")), val=contender.get("val_accuracy"),
@@ -247,8 +253,8 @@ def comparison_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
                                                 item.get("labels_per_class") or 0))
         labels = largest.get("labels_per_class")
         rows.append(row(str(method), test=largest.get("mean"),
-                        note=f"{labels if labels is not None else 'all'} labels/class, mean of "
-                             f"{largest.get('runs', '?')} seed(s)"))
+                        note=f"{labels if labels is not None else 'all'} labelled image(s) per class, "
+                             f"mean of {largest.get('runs', '?')} seed(s)"))
     clean = record.get("clean_test_accuracy")
     if isinstance(clean, dict):
         for model, accuracy in clean.items():

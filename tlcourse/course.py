@@ -44,7 +44,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", False),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
-           "test-set discipline, confusion matrices, comparing models fairly", False),
+           "test-set discipline, confusion matrices, comparing models fairly, your own images", True),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
            "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", False),
     Lesson(11, "applications_speech", "Applications: speech recognition",

@@ -212,3 +212,104 @@ def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], label_na
         values_format=".2f" if normalize else "d")
     figure.tight_layout()
     return figure
+
+
+def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[int] | None = None,
+                  predictions: Sequence[int] | None = None, label_names: Sequence[str] | None = None,
+                  alpha: float = 0.4) -> Figure:
+    """Show each image next to its Grad-CAM heatmap laid over it (red: strongest evidence).
+
+    The heatmap (a few cells per side) is stretched over the whole image with bilinear
+    interpolation, as Grad-CAM figures usually are.
+
+    Args:
+        images: ``[N, H, W, 3]`` in 0–255 (or 0–1).
+        heatmaps: ``[N, h, w]`` in 0–1, e.g. ``tlcourse.evaluation.grad_cam(...).heatmaps``.
+        labels: true class indices, for the titles.
+        predictions: predicted class indices, for the titles (red when wrong).
+        label_names: names for the indices.
+        alpha: opacity of the heatmap over the image, in [0, 1].
+
+    Example:
+        >>> cam = grad_cam(model, base_model, images[:4])  # doctest: +SKIP
+        >>> figure = plot_grad_cam(images[:4], cam.heatmaps, labels=labels[:4])  # doctest: +SKIP
+    """
+    from tlcourse import checks
+
+    images, heatmaps = np.asarray(images), np.asarray(heatmaps, dtype=np.float32)
+    if images.ndim != 4 or len(images) == 0:
+        raise ValueError(f"images must have shape [N, H, W, C] with N >= 1, got {images.shape}.")
+    if heatmaps.ndim != 3 or len(heatmaps) != len(images):
+        raise ValueError(f"heatmaps must have shape [N, h, w] with N = {len(images)} (one per image), "
+                         f"got {heatmaps.shape}. Fix: pass grad_cam(model, base_model, images).heatmaps.")
+    alpha = checks.check_number("alpha", alpha, minimum=0, maximum=1, fix="e.g. alpha=0.4")
+    if images.dtype != np.uint8:
+        images = images * 255 if images.max() <= 1.0 else images
+        images = np.clip(images, 0, 255).astype(np.uint8)
+    name = (lambda index: str(label_names[index])) if label_names is not None else str
+    figure, axes = plt.subplots(2, len(images), figsize=(2.2 * len(images), 4.6), squeeze=False)
+    for index, (image, heatmap) in enumerate(zip(images, heatmaps)):
+        height, width = image.shape[:2]
+        extent = (0, width, height, 0)
+        title, color = "", "black"
+        if labels is not None:
+            title = name(int(labels[index]))
+        if predictions is not None:
+            title += f"\n→ {name(int(predictions[index]))}"
+            if labels is not None and int(predictions[index]) != int(labels[index]):
+                color = "red"
+        axes[0, index].imshow(image, extent=extent)
+        axes[0, index].set_title(title, fontsize=9, color=color)
+        axes[1, index].imshow(image, extent=extent)
+        axes[1, index].imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=extent,
+                              interpolation="bilinear")
+        for axis in axes[:, index]:
+            axis.axis("off")
+    axes[1, 0].set_title("Grad-CAM", fontsize=9, loc="left")
+    figure.tight_layout()
+    return figure
+
+
+def plot_comparison(rows: Sequence[Mapping], *, value: str = "test_accuracy",
+                    fallback: str = "val_accuracy") -> Figure:
+    """Bar chart of the models in a comparison table: accuracy and trainable parameters.
+
+    Each row is a dict like ``tlcourse.results.comparison_rows`` makes (``model``, ``notebook``,
+    accuracies, ``trainable_params``). A row without ``value`` shows its ``fallback`` instead,
+    hatched and marked "(val)", so a validation accuracy is never mistaken for a test one; a row
+    with neither is left out of the accuracy panel.
+
+    Args:
+        rows: the table's rows, in the order to draw them (top to bottom).
+        value: the accuracy to plot.
+        fallback: the accuracy to plot where ``value`` is missing.
+
+    Example:
+        >>> figure = plot_comparison([{"model": "cnn", "notebook": "02", "test_accuracy": 0.5}])
+    """
+    from tlcourse import checks
+
+    checks.check_not_empty("rows", rows, fix="pass the rows of the comparison table "
+                           "(tlcourse.results.comparison_rows of each record)")
+    labels = [f"{row.get('notebook', '')} · {row.get('model', '?')}" for row in rows]
+    positions = np.arange(len(rows))[::-1]
+    figure, (accuracy_axis, params_axis) = plt.subplots(
+        1, 2, figsize=(11, 0.45 * len(rows) + 1.5), sharey=True, gridspec_kw={"width_ratios": [3, 2]})
+    for position, row in zip(positions, rows):
+        main, other = row.get(value), row.get(fallback)
+        if main is not None:
+            accuracy_axis.barh(position, main, color="tab:blue")
+            accuracy_axis.text(main, position, f" {main:.2f}", va="center", fontsize=8)
+        elif other is not None:
+            accuracy_axis.barh(position, other, color="white", edgecolor="tab:blue", hatch="//")
+            accuracy_axis.text(other, position, f" {other:.2f} (val)", va="center", fontsize=8)
+        params = row.get("trainable_params")
+        if params:
+            params_axis.barh(position, params, color="tab:orange")
+    accuracy_axis.set_yticks(positions, labels, fontsize=8)
+    accuracy_axis.set_xlim(0, 1.15)
+    accuracy_axis.set_xlabel(f"{value.replace('_', ' ')} (hatched: {fallback.replace('_', ' ')})")
+    params_axis.set_xscale("log")
+    params_axis.set_xlabel("trainable parameters (log scale)")
+    figure.tight_layout()
+    return figure

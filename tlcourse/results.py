@@ -235,3 +235,93 @@ def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class
     table = [{x: str(key), **{method: cells.get((method, key), "—") for method in methods}}
              for key in sorted({row[x] for row in summary})]
     return format_table(table, [x, *methods])
+
+
+def _last_number(value: Any) -> float | None:
+    """A number, or the last number of a list (a per-epoch history); ``None`` otherwise."""
+    if isinstance(value, (list, tuple)):
+        value = value[-1] if value else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return None
+    return float(value)
+
+
+_MODEL_NAMES = {"02_scratch_cnn": "CNN from scratch", "03_frozen_mobilenetv2": "frozen MobileNetV2 + head",
+                "08_fine_tuning": "fine-tuned MobileNetV2"}  # records that name no model
+
+
+def comparison_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Turn one result record into rows for a comparison table of models (notebook 09).
+
+    Each row has ``model``, ``notebook`` (the record's number, e.g. ``"03"``), ``test_accuracy``,
+    ``val_accuracy``, ``trainable_params``, ``train_seconds`` and ``note``; a value the record
+    does not hold is ``None`` (shown as ``—`` by ``format_table``). The records differ by
+    notebook, and each shape is read as follows:
+
+    - top-level ``test_accuracy`` / ``val_accuracy`` (notebooks 02, 03, 08, 09): one row, named
+      by the record's ``model`` field (or a name for 02, 03 and 08's records);
+    - ``contenders`` (04): one row per contender; its validation accuracy after the last epoch
+      and its ``total_s`` as train seconds;
+    - ``summary`` (05, from ``summarize_runs``): one row per method at its largest number of
+      labelled examples, the mean test accuracy over seeds;
+    - ``clean_test_accuracy`` (06): one row per model, on the unshifted test images;
+    - ``probes`` (07): one row per backbone, the validation accuracy of a linear probe.
+
+    A record in none of these shapes gives no rows (the caller can say so). Accuracies from
+    different notebooks come from different setups (subsets, epochs, their own test slices):
+    the ``note`` says which, and a table of them is a rough comparison, not a benchmark.
+
+    Args:
+        record: a dict from ``load_result``.
+
+    Example:
+        >>> rows = comparison_rows({"name": "03_frozen_mobilenetv2", "test_accuracy": 0.8,
+        ...                         "trainable_params": 6405, "train_seconds": 12.0, "epochs": 5})
+        >>> rows[0]["notebook"], rows[0]["test_accuracy"], rows[0]["note"]
+        ('03', 0.8, '5 epoch(s)')
+    """
+    if not isinstance(record, dict):
+        raise TypeError(f"record={record!r} is a {type(record).__name__}: expected a dict from "
+                        "tlcourse.results.load_result(name, settings.name).")
+    name = str(record.get("name", "?"))
+    notebook = name.split("_", 1)[0]
+
+    def row(model: str, *, test: Any = None, val: Any = None, params: Any = None,
+            seconds: Any = None, note: str = "") -> dict[str, Any]:
+        params = _last_number(params)
+        return {"model": model, "notebook": notebook, "test_accuracy": _last_number(test),
+                "val_accuracy": _last_number(val), "trainable_params": None if params is None else int(params),
+                "train_seconds": _last_number(seconds), "note": note}
+
+    rows: list[dict[str, Any]] = []
+    if _last_number(record.get("test_accuracy")) is not None or _last_number(record.get("val_accuracy")) is not None:
+        epochs, fine_tune = record.get("epochs", record.get("epochs_head")), record.get("epochs_fine_tune")
+        note = f"{epochs} epoch(s)" if isinstance(epochs, int) else ""
+        if note and isinstance(fine_tune, int):
+            note = f"{epochs} head + {fine_tune} fine-tuning epoch(s)"
+        rows.append(row(str(record.get("model", _MODEL_NAMES.get(name, name))), test=record.get("test_accuracy"),
+                        val=record.get("val_accuracy"), params=record.get("trainable_params"),
+                        seconds=record.get("train_seconds"), note=note))
+    for contender in record.get("contenders") or []:
+        if isinstance(contender, dict):
+            rows.append(row(str(contender.get("contender", "?")), val=contender.get("val_accuracy"),
+                            params=contender.get("trainable_params"), seconds=contender.get("total_s"),
+                            note="time to train; validation only"))
+    summary = [item for item in record.get("summary") or [] if isinstance(item, dict) and "method" in item]
+    for method in dict.fromkeys(item["method"] for item in summary):
+        points = [item for item in summary if item["method"] == method]
+        largest = max(points, key=lambda item: (item.get("labels_per_class") is None,
+                                                item.get("labels_per_class") or 0))
+        labels = largest.get("labels_per_class")
+        rows.append(row(str(method), test=largest.get("mean"),
+                        note=f"{labels if labels is not None else 'all'} labelled image(s) per class, "
+                             f"mean of {largest.get('runs', '?')} seed(s)"))
+    clean = record.get("clean_test_accuracy")
+    if isinstance(clean, dict):
+        for model, accuracy in clean.items():
+            rows.append(row(str(model), test=accuracy, note="unshifted test images"))
+    for probe in record.get("probes") or []:
+        if isinstance(probe, dict):
+            rows.append(row(f"{probe.get('backbone', '?')} probe", val=probe.get("val_accuracy"),
+                            note="linear probe on cached features; validation only"))
+    return rows

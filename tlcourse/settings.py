@@ -93,6 +93,29 @@ class LittleDataSettings:
 
 
 @dataclass(frozen=True)
+class EvaluationSettings:
+    """Notebook 09's values (evaluate, test and compare; your own images).
+
+    Read them as ``settings.evaluation.gallery_size`` and so on.
+
+    Attributes:
+        gallery_size: how many of the most confident test mistakes to show.
+        grad_cam_images: how many test images get a Grad-CAM heatmap.
+        other_backbone: the backbone of the exercise that compares a second model on validation.
+        demo_per_class: images per class in the generated demo folder ("Your own images").
+        demo_image_size: side of the demo folder's generated images, in pixels.
+        own_epochs: epochs of the frozen base + head trained on your own images.
+    """
+
+    gallery_size: int
+    grad_cam_images: int
+    other_backbone: str
+    demo_per_class: int
+    demo_image_size: int
+    own_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -111,6 +134,7 @@ class Settings:
         lab: sizes of notebook 01's offline shapes lab (a ``LabSettings``).
         choosing: notebook 07's values (``ChoosingSettings``).
         little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
+        evaluation: notebook 09's values (``EvaluationSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -128,6 +152,7 @@ class Settings:
     lab: LabSettings
     choosing: ChoosingSettings
     little_data: LittleDataSettings
+    evaluation: EvaluationSettings
     seed: int = 42
 
 
@@ -166,6 +191,8 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(1, 3), seeds=2, epochs=1, min_steps=3,
             finetune_examples_per_class=(1,), finetune_epochs=1,
         ),
+        evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
+                                      demo_per_class=8, demo_image_size=64, own_epochs=1),
     ),
     "quick": Settings(
         name="quick",
@@ -201,6 +228,8 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
             finetune_examples_per_class=(5,), finetune_epochs=5,
         ),
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
+                                      demo_per_class=30, demo_image_size=128, own_epochs=5),
     ),
     "full": Settings(
         name="full",
@@ -236,6 +265,8 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(5, 10, 25, 50, 100, None), seeds=5, epochs=30, min_steps=100,
             finetune_examples_per_class=(5, 10, 25, 50, 100, None), finetune_epochs=10,
         ),
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=8, other_backbone="EfficientNetB0",
+                                      demo_per_class=50, demo_image_size=224, own_epochs=10),
     ),
 }
 

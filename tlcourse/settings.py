@@ -17,6 +17,23 @@ PROFILE_ENV = "TLCOURSE_PROFILE"
 
 
 @dataclass(frozen=True)
+class GeneralizationSettings:
+    """Notebook 06's values: training length and the shift severities of the generalization lesson.
+
+    Read them as ``settings.generalization.epochs`` and so on.
+
+    Attributes:
+        epochs: epochs for *both* models (the CNN from scratch and the head on cached features),
+            so that their learning curves and train–validation gaps line up epoch by epoch.
+        severities: shift severities the test images are evaluated at (1 mild … 5 strong, see
+            ``tlcourse.shifts``); severity 0, the clean test set, is always evaluated too.
+    """
+
+    epochs: int
+    severities: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -33,6 +50,7 @@ class Settings:
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab_*: sizes of notebook 01's offline shapes lab (see ``tlcourse.lab``).
+        generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -53,6 +71,7 @@ class Settings:
     lab_seeds: int
     lab_target_steps: int
     lab_test_per_class: int
+    generalization: GeneralizationSettings
     seed: int = 42
 
 
@@ -75,6 +94,7 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=1,
         lab_target_steps=40,
         lab_test_per_class=50,
+        generalization=GeneralizationSettings(epochs=2, severities=(2, 4)),
     ),
     "quick": Settings(
         name="quick",
@@ -94,6 +114,7 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=3,
         lab_target_steps=100,
         lab_test_per_class=100,
+        generalization=GeneralizationSettings(epochs=15, severities=(1, 3, 5)),
     ),
     "full": Settings(
         name="full",
@@ -113,6 +134,7 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=5,
         lab_target_steps=300,
         lab_test_per_class=300,
+        generalization=GeneralizationSettings(epochs=30, severities=(1, 2, 3, 4, 5)),
     ),
 }
 

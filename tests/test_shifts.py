@@ -196,9 +196,13 @@ def test_plot_accuracy_vs_severity_one_panel_per_shift():
     assert len(figure.axes[0].get_lines()) == 3  # two models and the chance line
 
 
-def test_plot_accuracy_vs_severity_needs_one_value_per_severity():
+def test_plot_accuracy_vs_severity_checks_its_arguments():
     with pytest.raises(ValueError, match="one accuracy per severity"):
         plots.plot_accuracy_vs_severity({"cnn": {"blur": [0.8]}}, severities=(0, 3))
+    with pytest.raises(TypeError, match="severities=3"):
+        plots.plot_accuracy_vs_severity({"cnn": {"blur": [0.8]}}, severities=3)
+    with pytest.raises(ValueError, match="chance=5"):
+        plots.plot_accuracy_vs_severity({"cnn": {"blur": [0.8]}}, severities=(0,), chance=5)
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -210,4 +214,4 @@ def test_generalization_settings_are_usable(name):
     assert values.epochs >= 2, "a learning curve needs at least two epochs"
     assert values.severities == tuple(sorted(set(values.severities)))
     assert all(1 <= severity <= MAX_SEVERITY for severity in values.severities)
-    assert settings.epochs_head <= values.epochs, "exercise 2 compares its gap at epoch epochs_head"
+    assert 1 <= values.exercise_epochs <= values.epochs, "exercise 2 compares its gap at epoch exercise_epochs"

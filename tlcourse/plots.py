@@ -173,7 +173,7 @@ def plot_train_val_gap(histories: Mapping[str, Mapping[str, Sequence[float]]], m
 
 
 def plot_accuracy_vs_severity(accuracies: Mapping[str, Mapping[str, Sequence[float]]], severities: Sequence[int],
-                              chance: float | None = None, title: str = "") -> Figure:
+                              *, chance: float | None = None, title: str = "") -> Figure:
     """Plot accuracy against shift severity: one panel per shift, one line per model.
 
     Introduced in notebook 06 (``tlcourse.shifts``).
@@ -190,9 +190,14 @@ def plot_accuracy_vs_severity(accuracies: Mapping[str, Mapping[str, Sequence[flo
         >>> [axis.get_title() for axis in figure.axes]
         ['blur']
     """
+    from tlcourse import checks  # here, not at the top: keeps this addition at the end of the file
+
     if not isinstance(accuracies, Mapping) or not accuracies:
         raise ValueError(f"accuracies={accuracies!r} must be a non-empty dict "
                          "{model name: {shift name: [accuracy per severity]}}.")
+    severities = checks.check_int_sequence("severities", severities, minimum=0, fix="e.g. severities=(0, 1, 3, 5)")
+    if chance is not None:
+        checks.check_number("chance", chance, minimum=0, maximum=1, fix="pass 1 / num_classes")
     shifts = list(dict.fromkeys(shift for per_shift in accuracies.values() for shift in per_shift))
     for name, per_shift in accuracies.items():
         for shift, values in per_shift.items():

@@ -38,7 +38,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", True),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
-           "train/test gaps and accuracy under shifted test images", False),
+           "train/test gaps and accuracy under shifted test images", True),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",

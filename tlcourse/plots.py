@@ -266,6 +266,44 @@ def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[
         for axis in axes[:, index]:
             axis.axis("off")
     axes[1, 0].set_title("Grad-CAM", fontsize=9, loc="left")
+
+
+def plot_train_val_gap(histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "accuracy",
+                       title: str = "") -> Figure:
+    """Plot the train–validation gap (``metric`` minus ``val_<metric>``) per epoch, one line per model.
+
+    A gap that grows while training goes on is the picture of overfitting: the model gets better
+    on the images it trains on, not on new ones. Introduced in notebook 06.
+
+    Args:
+        histories: ``{model name: fit(...).history}`` (or the ``History`` objects themselves);
+            each must hold ``metric`` and ``val_<metric>``, i.e. ``fit`` ran with validation data.
+        metric: the metric to compare, e.g. ``"accuracy"`` (for ``"loss"`` the gap is negative
+            when overfitting: validation loss above training loss).
+        title: figure title.
+
+    Example:
+        >>> figure = plot_train_val_gap({"cnn": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.6]}})
+        >>> figure.axes[0].get_lines()[0].get_ydata().round(2).tolist()
+        [0.0, 0.3]
+    """
+    if not isinstance(histories, Mapping) or not histories:
+        raise ValueError(f"histories={histories!r} must be a non-empty dict {{model name: fit(...).history}}, "
+                         "e.g. {'scratch': scratch_history, 'transfer': transfer_history}.")
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for name, history in histories.items():
+        history = getattr(history, "history", history)
+        missing = [key for key in (metric, f"val_{metric}") if key not in history]
+        if missing:
+            raise ValueError(f"the history of {name!r} has no {missing}; it has {sorted(history)}. Run fit "
+                             "with validation_data=..., or pass metric= one of those.")
+        gap = np.subtract(history[metric], history[f"val_{metric}"])
+        axis.plot(np.arange(1, len(gap) + 1), gap, "o-", label=str(name))
+    axis.axhline(0, color="gray", linestyle=":")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel(f"train {metric} − val {metric}")
+    axis.set_title(title or f"Train–validation gap ({metric})")
+    axis.legend()
     figure.tight_layout()
     return figure
 
@@ -311,5 +349,54 @@ def plot_comparison(rows: Sequence[Mapping], *, value: str = "test_accuracy",
     accuracy_axis.set_xlabel(f"{value.replace('_', ' ')} (hatched: {fallback.replace('_', ' ')})")
     params_axis.set_xscale("log")
     params_axis.set_xlabel("trainable parameters (log scale)")
+
+
+def plot_accuracy_vs_severity(accuracies: Mapping[str, Mapping[str, Sequence[float]]], severities: Sequence[int],
+                              *, chance: float | None = None, title: str = "") -> Figure:
+    """Plot accuracy against shift severity: one panel per shift, one line per model.
+
+    Introduced in notebook 06 (``tlcourse.shifts``).
+
+    Args:
+        accuracies: ``{model name: {shift name: [accuracy at each severity]}}``.
+        severities: the severities the accuracies were measured at, e.g. ``(0, 1, 3, 5)``
+            (0 = the clean test set).
+        chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
+        title: figure title.
+
+    Example:
+        >>> figure = plot_accuracy_vs_severity({"cnn": {"blur": [0.8, 0.5]}}, severities=(0, 3))
+        >>> [axis.get_title() for axis in figure.axes]
+        ['blur']
+    """
+    from tlcourse import checks  # here, not at the top: keeps this addition at the end of the file
+
+    if not isinstance(accuracies, Mapping) or not accuracies:
+        raise ValueError(f"accuracies={accuracies!r} must be a non-empty dict "
+                         "{model name: {shift name: [accuracy per severity]}}.")
+    severities = checks.check_int_sequence("severities", severities, minimum=0, fix="e.g. severities=(0, 1, 3, 5)")
+    if chance is not None:
+        checks.check_number("chance", chance, minimum=0, maximum=1, fix="pass 1 / num_classes")
+    shifts = list(dict.fromkeys(shift for per_shift in accuracies.values() for shift in per_shift))
+    for name, per_shift in accuracies.items():
+        for shift, values in per_shift.items():
+            if len(values) != len(severities):
+                raise ValueError(f"{name!r} has {len(values)} accuracies for {shift!r} but severities="
+                                 f"{tuple(severities)} has {len(severities)}: give one accuracy per severity.")
+    figure, axes = plt.subplots(1, len(shifts), figsize=(3.2 * len(shifts), 3.2), squeeze=False, sharey=True)
+    for axis, shift in zip(axes.flat, shifts):
+        for name, per_shift in accuracies.items():
+            if shift in per_shift:
+                axis.plot(list(severities), per_shift[shift], "o-", label=str(name))
+        if chance is not None:
+            axis.axhline(chance, color="gray", linestyle=":", label="chance")
+        axis.set_title(shift)
+        axis.set_xlabel("severity (0 = clean)")
+        axis.set_xticks(list(severities))
+        axis.set_ylim(0, 1)
+    axes.flat[0].set_ylabel("test accuracy")
+    axes.flat[0].legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     return figure

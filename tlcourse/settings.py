@@ -116,6 +116,27 @@ class EvaluationSettings:
 
 
 @dataclass(frozen=True)
+class GeneralizationSettings:
+    """Notebook 06's values: training length and the shift severities of the generalization lesson.
+
+    Read them as ``settings.generalization.epochs`` and so on.
+
+    Attributes:
+        epochs: epochs for *both* models (the CNN from scratch and the head on cached features),
+            so that their learning curves and train–validation gaps line up epoch by epoch.
+        severities: shift severities the test images are evaluated at (1 mild … 5 strong, see
+            ``tlcourse.shifts``); severity 0, the clean test set, is always evaluated too.
+        exercise_epochs: epochs of exercise 2, a head trained with augmentation and the base in
+            the loop (every epoch runs the base over all training and validation images); at
+            most ``epochs``, since its gap is compared with the cached head's at that epoch.
+    """
+
+    epochs: int
+    severities: tuple[int, ...]
+    exercise_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -135,6 +156,7 @@ class Settings:
         choosing: notebook 07's values (``ChoosingSettings``).
         little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
         evaluation: notebook 09's values (``EvaluationSettings``).
+        generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -153,6 +175,7 @@ class Settings:
     choosing: ChoosingSettings
     little_data: LittleDataSettings
     evaluation: EvaluationSettings
+    generalization: GeneralizationSettings
     seed: int = 42
 
 
@@ -193,6 +216,7 @@ PROFILES: dict[str, Settings] = {
         ),
         evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
                                       demo_per_class=8, demo_image_size=64, own_epochs=1),
+        generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
     ),
     "quick": Settings(
         name="quick",
@@ -230,6 +254,7 @@ PROFILES: dict[str, Settings] = {
         ),
         evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
                                       demo_per_class=30, demo_image_size=128, own_epochs=5),
+        generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
     ),
     "full": Settings(
         name="full",
@@ -267,6 +292,8 @@ PROFILES: dict[str, Settings] = {
         ),
         evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=8, other_backbone="EfficientNetB0",
                                       demo_per_class=50, demo_image_size=224, own_epochs=10),
+        generalization=GeneralizationSettings(epochs=30, severities=(1, 2, 3, 4, 5),
+                                              exercise_epochs=10),
     ),
 }
 

@@ -17,6 +17,25 @@ PROFILE_ENV = "TLCOURSE_PROFILE"
 
 
 @dataclass(frozen=True)
+class FineTuneSettings:
+    """Notebook 08's values (fine-tuning the top layers of a pretrained base).
+
+    Attributes:
+        ablation_layers: how many top layers of the base each ablation run unfreezes; ``None``
+            stands for all of them. Every run starts from the same trained head.
+        ablation_steps: training steps of each ablation run (``None``: one full epoch).
+        bn_demo_batches: batches each case of the BatchNormalization measurement trains on.
+        patience: fine-tuning epochs without a better validation accuracy before
+            ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
+    """
+
+    ablation_layers: tuple[int | None, ...]
+    ablation_steps: int | None
+    bn_demo_batches: int
+    patience: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -33,6 +52,7 @@ class Settings:
         epochs_finetune: epochs for fine-tuning after the head is trained.
         mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
         lab_*: sizes of notebook 01's offline shapes lab (see ``tlcourse.lab``).
+        fine_tune: notebook 08's values (``FineTuneSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -53,6 +73,7 @@ class Settings:
     lab_seeds: int
     lab_target_steps: int
     lab_test_per_class: int
+    fine_tune: FineTuneSettings
     seed: int = 42
 
 
@@ -75,6 +96,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=1,
         lab_target_steps=40,
         lab_test_per_class=50,
+        fine_tune=FineTuneSettings(ablation_layers=(29, None), ablation_steps=None, bn_demo_batches=2,
+                                   patience=1),
     ),
     "quick": Settings(
         name="quick",
@@ -94,6 +117,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=3,
         lab_target_steps=100,
         lab_test_per_class=100,
+        fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
+                                   bn_demo_batches=2, patience=2),
     ),
     "full": Settings(
         name="full",
@@ -113,6 +138,8 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=5,
         lab_target_steps=300,
         lab_test_per_class=300,
+        fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
+                                   bn_demo_batches=2, patience=3),
     ),
 }
 

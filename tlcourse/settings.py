@@ -96,7 +96,7 @@ PROFILES: dict[str, Settings] = {
         lab_seeds=1,
         lab_target_steps=40,
         lab_test_per_class=50,
-        fine_tune=FineTuneSettings(ablation_layers=(29, None), ablation_steps=None, bn_demo_batches=2,
+        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
     ),
     "quick": Settings(

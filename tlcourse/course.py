@@ -42,7 +42,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
-           "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", False),
+           "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
            "test-set discipline, confusion matrices, comparing models fairly, your own images", True),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",

@@ -137,6 +137,25 @@ class GeneralizationSettings:
 
 
 @dataclass(frozen=True)
+class FineTuneSettings:
+    """Notebook 08's values (fine-tuning the top layers of a pretrained base).
+
+    Attributes:
+        ablation_layers: how many top layers of the base each ablation run unfreezes; ``None``
+            stands for all of them. Every run starts from the same trained head.
+        ablation_steps: training steps of each ablation run (``None``: one full epoch).
+        bn_demo_batches: batches each case of the BatchNormalization measurement trains on.
+        patience: fine-tuning epochs without a better validation accuracy before
+            ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
+    """
+
+    ablation_layers: tuple[int | None, ...]
+    ablation_steps: int | None
+    bn_demo_batches: int
+    patience: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -157,6 +176,7 @@ class Settings:
         little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
+        fine_tune: notebook 08's values (``FineTuneSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -176,6 +196,7 @@ class Settings:
     little_data: LittleDataSettings
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
+    fine_tune: FineTuneSettings
     seed: int = 42
 
 
@@ -217,6 +238,8 @@ PROFILES: dict[str, Settings] = {
         evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
                                       demo_per_class=8, demo_image_size=64, own_epochs=1),
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
+        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
+                                   patience=1),
     ),
     "quick": Settings(
         name="quick",
@@ -255,6 +278,8 @@ PROFILES: dict[str, Settings] = {
         evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
                                       demo_per_class=30, demo_image_size=128, own_epochs=5),
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
+        fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
+                                   bn_demo_batches=2, patience=2),
     ),
     "full": Settings(
         name="full",
@@ -294,6 +319,8 @@ PROFILES: dict[str, Settings] = {
                                       demo_per_class=50, demo_image_size=224, own_epochs=10),
         generalization=GeneralizationSettings(epochs=30, severities=(1, 2, 3, 4, 5),
                                               exercise_epochs=10),
+        fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
+                                   bn_demo_batches=2, patience=3),
     ),
 }
 

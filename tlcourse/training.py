@@ -192,3 +192,45 @@ def fine_tune(model: keras.Model, base_model: keras.Model, train_ds: tf.data.Dat
         metrics=["accuracy"],
     )
     return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Record the wall time of every training step of one ``fit`` call; report the median.
+
+    The first step of a ``fit`` after ``compile`` also builds the training function (seconds
+    for a big base on a CPU), and an epoch's time includes validation. The median step time
+    leaves both out, so ``median_step_seconds * steps_per_epoch`` compares the training cost of
+    configurations fairly even from a single short epoch. Introduced in notebook 08's ablation.
+
+    Example:
+        >>> step_timer = StepTimer()
+        >>> model.fit(train_ds, epochs=1, callbacks=[step_timer])  # doctest: +SKIP
+        >>> step_timer.median_step_seconds * steps_per_epoch  # seconds per epoch  # doctest: +SKIP
+        12.3
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step_seconds: list[float] = []
+        self._started = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.step_seconds = []
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.step_seconds.append(time.perf_counter() - self._started)
+
+    @property
+    def median_step_seconds(self) -> float:
+        """The median seconds per training step of the last ``fit``.
+
+        Raises:
+            ValueError: no step was recorded (``fit`` has not run with this callback).
+        """
+        if not self.step_seconds:
+            raise ValueError("StepTimer recorded no training step: pass it to fit(callbacks=[step_timer]) "
+                             "and run fit first.")
+        return float(np.median(self.step_seconds))

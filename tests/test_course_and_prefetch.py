@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,13 @@ def test_real_weights_download_offline_fails_with_the_fix(monkeypatch):
     monkeypatch.setattr("keras.src.utils.file_utils.get_file", no_network, raising=False)
     with pytest.raises(DownloadError, match="TLCOURSE_PROFILE=smoke"):
         prefetch.prefetch_weights("MobileNetV2", 96)
+
+
+def test_readme_lists_every_available_lesson_and_no_planned_one():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    linked = set(re.findall(r"\]\(notebooks/(\d\d_\w+\.ipynb)\)", readme))
+    available = {lesson.filename for lesson in COURSE_MAP if lesson.available}
+    assert linked == available, (
+        f"README.md's course table links {sorted(linked - available)} that the course map does not mark "
+        f"available, and misses {sorted(available - linked)}. Keep README, notebook 00 and "
+        "tlcourse.course.COURSE_MAP in step.")

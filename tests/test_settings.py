@@ -134,8 +134,9 @@ def test_setup_rejects_a_bad_profile(monkeypatch):
     with pytest.raises(ValueError, match="Choose one of"):
         setup("nope", verbose=False)
     monkeypatch.setenv("TLCOURSE_PROFILE", "nope")
-    with pytest.raises(ValueError, match="TLCOURSE_PROFILE"):
+    with pytest.raises(ValueError, match="TLCOURSE_PROFILE") as error:
         setup(verbose=False)
+    assert "%env TLCOURSE_PROFILE=quick" in str(error.value), "a notebook user needs %env, not export"
 
 
 def test_setup_refuses_another_keras_backend(monkeypatch):

@@ -350,7 +350,8 @@ def profile_name() -> str:
     if name not in PROFILES:
         raise ValueError(
             f"{PROFILE_ENV}={os.environ[PROFILE_ENV]!r} is not a profile. "
-            f"Choose one of {sorted(PROFILES)}, e.g. `export {PROFILE_ENV}=quick`."
+            f"Choose one of {sorted(PROFILES)}: in a notebook run `%env {PROFILE_ENV}=quick`, then rerun "
+            f"the setup cell; in a terminal `export {PROFILE_ENV}=quick`."
         )
     return name
 

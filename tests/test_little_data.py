@@ -215,6 +215,7 @@ def test_little_data_profiles_grow_from_smoke_to_full():
     assert quick.examples_per_class[0] == full.examples_per_class[0], "the targets notebook 05 prints assume it"
     assert full.finetune_examples_per_class == full.examples_per_class, "full previews fine-tuning everywhere"
     assert smoke.finetune_examples_per_class, "smoke must run the preview's code path"
+    assert not quick.finetune_examples_per_class, "quick skips the preview: it is the slowest recipe on a CPU"
 
 
 def test_quick_grid_fits_its_training_cap():

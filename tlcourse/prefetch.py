@@ -20,7 +20,7 @@ DATASETS = ("tf_flowers",)
 # size (160 px in quick, 224 in full); the others are one file for any size.
 WEIGHTS = (
     ("MobileNetV2", 160), ("MobileNetV2", 224),  # 03–09
-    ("MobileNetV3Small", 224),  # 04 and 05 exercises, 07
+    ("MobileNetV3Small", 224),  # 04 exercise, 07, 09
     ("ResNet50", 224),  # 03 exercise, 07
     ("EfficientNetB0", 224), ("InceptionV3", 224), ("VGG16", 224),  # 07
     ("Xception", 224),  # 07 exercise

@@ -80,7 +80,8 @@ class LittleDataSettings:
         min_steps: ...but never fewer optimizer steps than this, however few the images
             (see ``tlcourse.little_data.step_budget``).
         finetune_examples_per_class: grid points where the fine-tuning preview also runs (it is
-            the slowest recipe on a CPU: ``quick`` runs it at the smallest budget only).
+            the slowest recipe on a CPU: ``quick`` skips it, ``smoke`` runs it once to test the code
+            path, ``full`` runs it at every grid point).
         finetune_epochs: passes over the labelled images when fine-tuning (same ``min_steps``).
     """
 
@@ -273,7 +274,7 @@ PROFILES: dict[str, Settings] = {
         ),
         little_data=LittleDataSettings(
             examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
-            finetune_examples_per_class=(5,), finetune_epochs=5,
+            finetune_examples_per_class=(), finetune_epochs=5,
         ),
         evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
                                       demo_per_class=30, demo_image_size=128, own_epochs=5),

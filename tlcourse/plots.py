@@ -266,6 +266,8 @@ def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[
         for axis in axes[:, index]:
             axis.axis("off")
     axes[1, 0].set_title("Grad-CAM", fontsize=9, loc="left")
+    figure.tight_layout()
+    return figure
 
 
 def plot_train_val_gap(histories: Mapping[str, Mapping[str, Sequence[float]]], metric: str = "accuracy",
@@ -349,6 +351,8 @@ def plot_comparison(rows: Sequence[Mapping], *, value: str = "test_accuracy",
     accuracy_axis.set_xlabel(f"{value.replace('_', ' ')} (hatched: {fallback.replace('_', ' ')})")
     params_axis.set_xscale("log")
     params_axis.set_xlabel("trainable parameters (log scale)")
+    figure.tight_layout()
+    return figure
 
 
 def plot_accuracy_vs_severity(accuracies: Mapping[str, Mapping[str, Sequence[float]]], severities: Sequence[int],

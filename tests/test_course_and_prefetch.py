@@ -74,3 +74,26 @@ def test_readme_lists_every_available_lesson_and_no_planned_one():
         f"README.md's course table links {sorted(linked - available)} that the course map does not mark "
         f"available, and misses {sorted(available - linked)}. Keep README, notebook 00 and "
         "tlcourse.course.COURSE_MAP in step.")
+
+
+def test_every_lesson_extra_is_an_optional_dependency_group():
+    import tomllib
+    from pathlib import Path
+
+    from tlcourse.course import COURSE_MAP
+
+    groups = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())[
+        "project"]["optional-dependencies"]
+    for lesson in COURSE_MAP:
+        for extra in lesson.extras:
+            assert extra in groups, f"{lesson.filename} needs tlcourse[{extra}], which pyproject.toml does not define"
+
+
+def test_lesson_for_names_the_fix_for_an_unknown_file():
+    import pytest
+
+    from tlcourse.course import lesson_for
+
+    assert lesson_for("03_how_transfer_learning_works.ipynb").number == 3
+    with pytest.raises(ValueError, match="COURSE_MAP"):
+        lesson_for("99_nothing.ipynb")

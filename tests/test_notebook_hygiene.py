@@ -41,7 +41,7 @@ def test_notebook_skeleton(path):
         f"{path.name}: the first cell must be markdown starting with an H1 title")
     assert nbtidy.badge_line(path) in first, f"{path.name}: the first cell needs the Colab badge. {FIX}"
     code = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "code"]
-    assert code[0] == nbtidy.install_cell_source(), (
+    assert code[0] == nbtidy.install_cell_source(path), (
         f"{path.name}: the first code cell must be the Colab install cell. {FIX}")
     assert "tlcourse.setup(" in code[1], f"{path.name}: the second code cell must call tlcourse.setup()"
     assert re.search(r"^import tlcourse", code[1], re.M), (

@@ -10,18 +10,33 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Lesson:
-    """One notebook of the course. ``available`` is False for lessons still being written."""
+    """One notebook of the course. ``available`` is False for lessons still being written.
+
+    ``extras`` names the optional dependency groups of ``tlcourse`` (pyproject.toml) the notebook
+    needs beyond the core ones, e.g. ``("hub",)`` for KerasHub models; the notebook's Colab install
+    cell installs ``tlcourse[hub]``.
+    """
 
     number: int
     slug: str
     article_step: str
     you_learn: str
     available: bool
+    extras: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
         """The notebook's file name in ``notebooks/``."""
         return f"{self.number:02d}_{self.slug}.ipynb"
+
+
+def lesson_for(filename: str) -> Lesson:
+    """Return the lesson whose notebook file is ``filename`` (e.g. ``"03_how_transfer_learning_works.ipynb"``)."""
+    for lesson in COURSE_MAP:
+        if lesson.filename == filename:
+            return lesson
+    raise ValueError(f"{filename!r} is no notebook of the course map. Expected one of "
+                     f"{[lesson.filename for lesson in COURSE_MAP]}; add new lessons to tlcourse.course.COURSE_MAP.")
 
 
 COURSE_MAP: tuple[Lesson, ...] = (
@@ -46,11 +61,11 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
            "test-set discipline, confusion matrices, comparing models fairly, your own images", True),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
-           "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", False),
+           "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", False, ("hub",)),
     Lesson(11, "applications_speech", "Applications: speech recognition",
-           "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", False),
+           "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", False, ("hub",)),
     Lesson(12, "applications_robotics_localization", "Applications: robotics, detection and localization",
-           "class and box heads on a pretrained base, a detector preset, export for a robot", False),
+           "class and box heads on a pretrained base, a detector preset, export for a robot", False, ("hub",)),
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
            "tissue and X-ray images far from ImageNet: frozen vs fine-tuned vs scratch", False),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",

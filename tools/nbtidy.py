@@ -24,6 +24,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tlcourse.course (the course map) names each notebook's extras
 NOTEBOOKS = ROOT / "notebooks"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 INSTALL_MARKER = "# Colab only: install the course helpers"
@@ -51,13 +52,18 @@ def badge_line(path: Path) -> str:
     return f"[![Open In Colab]({BADGE_SVG})]({url})"
 
 
-def install_cell_source() -> str:
+def install_cell_source(path: Path) -> str:
+    """The Colab install cell of notebook ``path``: ``tlcourse`` with the extras its lesson needs."""
+    from tlcourse.course import lesson_for
+
     repo, branch = repository()
+    extras = lesson_for(path.name).extras
+    package = f"tlcourse[{','.join(extras)}]" if extras else "tlcourse"
     return (
         f"{INSTALL_MARKER} (Colab's TensorFlow and Keras stay as they are).\n"
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "tlcourse @ git+https://github.com/{repo}.git@{branch}"'
+        f'    %pip install -q "{package} @ git+https://github.com/{repo}.git@{branch}"'
     )
 
 
@@ -75,7 +81,7 @@ def tidy(notebook: dict, path: Path) -> dict:
             source = "\n".join(badge_line(path) if BADGE_SVG in line else line
                                for line in source.split("\n"))
         if cell["cell_type"] == "code" and source.startswith(INSTALL_MARKER):
-            source = install_cell_source()
+            source = install_cell_source(path)
         cell_id = cell.get("id")
         if not cell_id or cell_id in seen:
             cell_id = hashlib.sha1(f"{path.name}:{index}:{source}".encode()).hexdigest()[:8]

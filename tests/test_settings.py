@@ -153,7 +153,9 @@ def test_configure_caches_keeps_variables_already_set(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
     monkeypatch.setenv("TFDS_DATA_DIR", "/my/tfds")
     monkeypatch.setenv("KERAS_HOME", "/my/keras")
-    assert paths.configure_caches() == {"TFDS_DATA_DIR": "/my/tfds", "KERAS_HOME": "/my/keras"}
+    monkeypatch.setenv("KAGGLEHUB_CACHE", "/my/kagglehub")
+    assert paths.configure_caches() == {"TFDS_DATA_DIR": "/my/tfds", "KERAS_HOME": "/my/keras",
+                                        "KAGGLEHUB_CACHE": "/my/kagglehub"}
     assert os.environ["TFDS_DATA_DIR"] == "/my/tfds" and os.environ["KERAS_HOME"] == "/my/keras"
 
 
@@ -161,8 +163,10 @@ def test_configure_caches_fills_unset_variables_from_the_course_folder(monkeypat
     monkeypatch.setattr(paths, "data_dir", lambda: tmp_path / "data")
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
     monkeypatch.setenv("KERAS_HOME", "/my/keras")
+    monkeypatch.delenv("KAGGLEHUB_CACHE", raising=False)
     values = paths.configure_caches()
-    assert values == {"TFDS_DATA_DIR": str(tmp_path / "data" / "tfds"), "KERAS_HOME": "/my/keras"}
+    assert values == {"TFDS_DATA_DIR": str(tmp_path / "data" / "tfds"), "KERAS_HOME": "/my/keras",
+                      "KAGGLEHUB_CACHE": str(tmp_path / "data" / "kagglehub")}
     assert os.environ["TFDS_DATA_DIR"] == str(tmp_path / "data" / "tfds")
 
 
@@ -170,8 +174,9 @@ def test_configure_caches_outside_a_clone_leaves_library_defaults(monkeypatch):
     monkeypatch.setattr(paths, "data_dir", lambda: None)
     monkeypatch.delenv("TFDS_DATA_DIR", raising=False)
     monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.delenv("KAGGLEHUB_CACHE", raising=False)
     assert paths.configure_caches() == {"TFDS_DATA_DIR": "(library default)",
-                                        "KERAS_HOME": "(library default)"}
+                                        "KERAS_HOME": "(library default)", "KAGGLEHUB_CACHE": "(library default)"}
     assert "TFDS_DATA_DIR" not in os.environ and "KERAS_HOME" not in os.environ
 
 

@@ -62,7 +62,10 @@ def results_dir() -> Path:
 
 
 def configure_caches() -> dict[str, str]:
-    """Point ``TFDS_DATA_DIR`` and ``KERAS_HOME`` at ``data/`` unless they are already set.
+    """Point ``TFDS_DATA_DIR``, ``KERAS_HOME`` and ``KAGGLEHUB_CACHE`` at ``data/`` unless already set.
+
+    ``KAGGLEHUB_CACHE`` is where KerasHub presets (``from_preset``) download; kagglehub reads it at
+    each call, so setting it late still works.
 
     Returns the values in effect. Called by ``import tlcourse``; harmless to call again. It only
     sets environment variables; ``point_keras_cache`` handles a Keras that is already imported.
@@ -71,7 +74,9 @@ def configure_caches() -> dict[str, str]:
     if base is not None:
         os.environ.setdefault("TFDS_DATA_DIR", str(base / "tfds"))
         os.environ.setdefault("KERAS_HOME", str(base / "keras"))
-    return {key: os.environ.get(key, "(library default)") for key in ("TFDS_DATA_DIR", "KERAS_HOME")}
+        os.environ.setdefault("KAGGLEHUB_CACHE", str(base / "kagglehub"))
+    return {key: os.environ.get(key, "(library default)")
+            for key in ("TFDS_DATA_DIR", "KERAS_HOME", "KAGGLEHUB_CACHE")}
 
 
 def tfds_data_dir() -> str | None:

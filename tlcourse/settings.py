@@ -440,4 +440,5 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         print(f"Seed: {settings.seed} (op determinism {'off on GPU' if gpus else 'on'})")
         print(f"TFDS_DATA_DIR: {tfds_data_dir() or '(library default)'}")
         print(f"KERAS_HOME: {keras_cache_dir()} (weights go to its models/ folder)")
+        print(f"KAGGLEHUB_CACHE: {os.environ.get('KAGGLEHUB_CACHE', '(library default)')} (KerasHub presets)")
     return settings

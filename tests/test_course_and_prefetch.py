@@ -97,3 +97,27 @@ def test_lesson_for_names_the_fix_for_an_unknown_file():
     assert lesson_for("03_how_transfer_learning_works.ipynb").number == 3
     with pytest.raises(ValueError, match="COURSE_MAP"):
         lesson_for("99_nothing.ipynb")
+
+
+def test_each_notebook_quotes_its_german_article_section():
+    import json
+
+    from tlcourse.course import COURSE_MAP
+
+    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    for lesson in COURSE_MAP:
+        path = folder / lesson.filename
+        if not lesson.article_de or not path.exists():
+            continue
+        first_cell = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        assert f"„{lesson.article_de}“" in first_cell, (
+            f"{lesson.filename}: the first cell should quote the article section „{lesson.article_de}“ "
+            "(tlcourse.course.COURSE_MAP's article_de), in the article's own German words")
+
+
+def test_readme_has_the_english_german_glossary():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "## The article's words (English ↔ German)" in readme
+    for english, german in (("pretrained model", "vortrainiertes Modell"), ("fine-tuning", "Feinabstimmung"),
+                            ("feature extraction", "Merkmalsextraktion"), ("frozen", "eingefroren")):
+        assert f"| {english}" in readme and german in readme, f"README's glossary lacks {english} ↔ {german}"

@@ -14,7 +14,9 @@ class Lesson:
 
     ``extras`` names the optional dependency groups of ``tlcourse`` (pyproject.toml) the notebook
     needs beyond the core ones, e.g. ``("hub",)`` for KerasHub models; the notebook's Colab install
-    cell installs ``tlcourse[hub]``.
+    cell installs ``tlcourse[hub]``. ``article_de`` is the title of the section of the (German)
+    article the lesson follows, in the article's own words ("" for lessons outside the article);
+    the notebook's first cell quotes it, and README's glossary translates the course's terms.
     """
 
     number: int
@@ -23,6 +25,7 @@ class Lesson:
     you_learn: str
     available: bool
     extras: tuple[str, ...] = ()
+    article_de: str = ""
 
     @property
     def filename(self) -> str:
@@ -43,33 +46,47 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(0, "setup_and_course_map", "Before you start",
            "check your setup, the three profiles, downloads and the cache, this map", True),
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
-           "reuse a CNN trained on one task for another, offline, and measure the gain", True),
+           "reuse a CNN trained on one task for another, offline, and measure the gain", True,
+           article_de="Was ist Transfer Learning?"),
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
-           "train a small CNN from scratch on flowers: time, parameters, accuracy", True),
+           "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
+           article_de="Wie funktioniert Transfer Learning?"),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
-           "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True),
+           "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True,
+           article_de="Wie funktioniert Transfer Learning?"),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
-           "time and compute of scratch vs transfer, cached features", True),
+           "time and compute of scratch vs transfer, cached features", True,
+           article_de="Vorteile von Transfer Learning"),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
-           "accuracy vs examples per class, with error bars over seeds", True),
+           "accuracy vs examples per class, with error bars over seeds", True,
+           article_de="Vorteile von Transfer Learning"),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
-           "train/test gaps and accuracy under shifted test images", True),
+           "train/test gaps and accuracy under shifted test images", True,
+           article_de="Vorteile von Transfer Learning"),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
-           "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True),
+           "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
+           article_de="Wie können Anfänger Transfer Learning nutzen?"),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
-           "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True),
+           "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True,
+           article_de="Wie können Anfänger Transfer Learning nutzen?"),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
-           "test-set discipline, confusion matrices, comparing models fairly, your own images", True),
+           "test-set discipline, confusion matrices, comparing models fairly, your own images", True,
+           article_de="Wie können Anfänger Transfer Learning nutzen?"),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
-           "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", False, ("hub",)),
+           "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", False, ("hub",),
+           article_de="Anwendungen von Transfer Learning"),
     Lesson(11, "applications_speech", "Applications: speech recognition",
-           "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", False, ("hub",)),
+           "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", False, ("hub",),
+           article_de="Anwendungen von Transfer Learning"),
     Lesson(12, "applications_robotics_localization", "Applications: robotics, detection and localization",
-           "class and box heads on a pretrained base, a detector preset, export for a robot", False, ("hub",)),
+           "class and box heads on a pretrained base, a detector preset, export for a robot", False, ("hub",),
+           article_de="Anwendungen von Transfer Learning"),
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
-           "tissue and X-ray images far from ImageNet: frozen vs fine-tuned vs scratch", False),
+           "tissue and X-ray images far from ImageNet: frozen vs fine-tuned vs scratch", False,
+           article_de="Anwendungen von Transfer Learning"),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
-           "easy targets, distant sources, plenty of data and negative transfer, measured", False),
+           "easy targets, distant sources, plenty of data and negative transfer, measured", False,
+           article_de="Transfer Learning ist keine Universallösung"),
     Lesson(15, "scaling_out", "Appendix: scaling out",
            "the same fine-tuning under tf.distribute: several GPUs, TPUs, several machines", False),
 )

@@ -1,0 +1,70 @@
+"""What each notebook downloads in ``quick`` and ``full``: the plan behind ``prefetch --notebooks``.
+
+One entry per lesson number that downloads anything. ``tests/test_needs.py`` reads every notebook's
+code and fails if it loads a dataset or a backbone that its entry here forgets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tlcourse.checks import check_choice, check_int
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Downloads of one notebook: TFDS dataset names and Keras Applications backbones (ImageNet, no top)."""
+
+    datasets: tuple[str, ...] = ()
+    backbones: tuple[str, ...] = ()
+
+
+FLOWERS = ("tf_flowers",)
+NEEDS: dict[int, Needs] = {
+    2: Needs(FLOWERS),
+    3: Needs(FLOWERS, ("MobileNetV2", "ResNet50")),  # ResNet50: the exercise
+    4: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # the last two: exercise
+    5: Needs(FLOWERS, ("MobileNetV2",)),
+    6: Needs(FLOWERS, ("MobileNetV2",)),
+    7: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16",
+                       "Xception")),  # Xception: the exercise
+    8: Needs(FLOWERS, ("MobileNetV2",)),
+    9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
+}
+# Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
+SIZE_DEPENDENT = ("MobileNetV2",)
+
+
+def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tuple[list[str], list[tuple[str, int]]]:
+    """Return ``(datasets, weights)`` to download for ``notebooks`` (default: all) in ``profile``.
+
+    ``weights`` holds ``(backbone, image_size)`` pairs: the profile's image size for MobileNetV2,
+    224 for the others (their file does not depend on it). Each item appears once, in course order.
+
+    Example:
+        >>> plan([3], "quick")
+        (['tf_flowers'], [('MobileNetV2', 160), ('ResNet50', 224)])
+    """
+    from tlcourse.course import COURSE_MAP
+    from tlcourse.settings import get_settings
+
+    check_choice("profile", profile, ("quick", "full"),
+                 fix="smoke downloads nothing; prefetch for 'quick' (CPU) or 'full' (GPU)")
+    numbers = sorted(NEEDS) if notebooks is None else list(notebooks)
+    known = [lesson.number for lesson in COURSE_MAP]
+    for number in numbers:
+        check_int("notebook", number, minimum=0, fix=f"use lesson numbers from the course map: {known}")
+        if number not in known:
+            raise ValueError(f"There is no notebook {number:02d}. The course map has {known}.")
+    image_size = get_settings(profile).image_size
+    datasets: list[str] = []
+    weights: list[tuple[str, int]] = []
+    for number in sorted(set(numbers)):
+        needs = NEEDS.get(number, Needs())
+        datasets += [name for name in needs.datasets if name not in datasets]
+        for backbone in needs.backbones:
+            item = (backbone, image_size if backbone in SIZE_DEPENDENT else 224)
+            if item not in weights:
+                weights.append(item)
+    return datasets, weights

@@ -39,7 +39,7 @@ def test_prefetch_succeeds_when_every_job_does(monkeypatch, capsys):
     monkeypatch.setattr(prefetch, "prefetch_dataset", lambda name: calls.append(name))
     monkeypatch.setattr(prefetch, "prefetch_weights", lambda name, size: calls.append((name, size)))
     assert prefetch.main(["prefetch"]) == 0
-    assert calls == list(prefetch.DATASETS) + list(prefetch.WEIGHTS)
+    assert sorted(map(str, calls)) == sorted(map(str, list(prefetch.DATASETS) + list(prefetch.WEIGHTS)))
     assert f"{len(calls)} of {len(calls)} ready." in capsys.readouterr().out
 
 
@@ -121,3 +121,30 @@ def test_readme_has_the_english_german_glossary():
     for english, german in (("pretrained model", "vortrainiertes Modell"), ("fine-tuning", "Feinabstimmung"),
                             ("feature extraction", "Merkmalsextraktion"), ("frozen", "eingefroren")):
         assert f"| {english}" in readme and german in readme, f"README's glossary lacks {english} ↔ {german}"
+
+
+def test_prefetch_for_some_notebooks_in_one_profile_into_a_chosen_folder(monkeypatch, tmp_path, capsys):
+    for key in ("TLCOURSE_DATA_DIR", "TFDS_DATA_DIR", "KERAS_HOME", "KAGGLEHUB_CACHE"):
+        monkeypatch.setenv(key, "unchanged")  # restored after the test
+    calls = []
+    monkeypatch.setattr(prefetch, "prefetch_dataset", lambda name: calls.append(name))
+    monkeypatch.setattr(prefetch, "prefetch_weights", lambda name, size: calls.append((name, size)))
+    (tmp_path / "usb" / "keras" / "models").mkdir(parents=True)
+    (tmp_path / "usb" / "keras" / "models" / "w.h5").write_bytes(b"x" * 2_000_000)
+    assert prefetch.main(["prefetch", "--notebooks", "03", "--profile", "quick",
+                          "--data-dir", str(tmp_path / "usb")]) == 0
+    assert calls == ["tf_flowers", ("MobileNetV2", 160), ("ResNet50", 224)]
+    import os
+    assert os.environ["TFDS_DATA_DIR"] == str(tmp_path / "usb" / "tfds")
+    assert os.environ["KAGGLEHUB_CACHE"] == str(tmp_path / "usb" / "kagglehub")
+    out = capsys.readouterr().out
+    assert "[3/3]" in out and "KERAS_HOME 2.0 MB" in out and "3 of 3 ready." in out
+
+
+def test_prefetch_refuses_unknown_notebooks_and_bad_lists(capsys):
+    with pytest.raises(SystemExit):
+        prefetch.main(["prefetch", "--notebooks", "3,99"])
+    assert "no notebook 99" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        prefetch.main(["prefetch", "--notebooks", "three"])
+    assert "lesson numbers" in capsys.readouterr().err

@@ -27,6 +27,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 RESULTS_ENV = "TLCOURSE_RESULTS_DIR"
+DATA_ENV = "TLCOURSE_DATA_DIR"  # a shared download cache: a USB stick, a classroom share
 
 
 def repo_root() -> Path | None:
@@ -43,9 +44,43 @@ def repo_root() -> Path | None:
 
 
 def data_dir() -> Path | None:
-    """Return the course's download cache (``<repo>/data``), or ``None`` outside a clone."""
+    """Return the course's download cache: ``$TLCOURSE_DATA_DIR``, else ``<repo>/data``.
+
+    ``None`` outside a clone with the variable unset (the libraries' own default folders apply).
+    Datasets go to its ``tfds/``, weights to ``keras/``, KerasHub presets to ``kagglehub/``.
+    """
+    override = os.environ.get(DATA_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
     root = repo_root()
     return root / "data" if root else None
+
+
+def use_data_dir(folder: str | os.PathLike[str]) -> dict[str, str]:
+    """Make ``folder`` the download cache from now on, overriding any earlier cache variables.
+
+    Sets ``TLCOURSE_DATA_DIR`` and points ``TFDS_DATA_DIR``, ``KERAS_HOME`` and ``KAGGLEHUB_CACHE``
+    at its subfolders (an already imported Keras too, see ``point_keras_cache``). Returns the
+    values in effect, like ``configure_caches``. What ``prefetch --data-dir`` calls.
+
+    Example:
+        >>> use_data_dir("/media/usb/tlcourse-data")  # doctest: +SKIP
+        {'TFDS_DATA_DIR': '/media/usb/tlcourse-data/tfds', ...}
+    """
+    base = Path(folder).expanduser().resolve()
+    os.environ[DATA_ENV] = str(base)
+    for key, sub in (("TFDS_DATA_DIR", "tfds"), ("KERAS_HOME", "keras"), ("KAGGLEHUB_CACHE", "kagglehub")):
+        os.environ[key] = str(base / sub)
+    warning = point_keras_cache()
+    if warning:
+        print(warning, file=sys.stderr)
+    return configure_caches()
+
+
+def folder_size(path: str | os.PathLike[str]) -> int:
+    """Total size in bytes of the files under ``path`` (0 when it does not exist)."""
+    root = Path(path)
+    return sum(item.stat().st_size for item in root.rglob("*") if item.is_file()) if root.is_dir() else 0
 
 
 def results_dir() -> Path:

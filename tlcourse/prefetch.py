@@ -13,8 +13,10 @@ from collections.abc import Sequence
 
 from tlcourse.checks import check_int, check_text
 from tlcourse.downloads import STALL_TIMEOUT_ENV, DownloadError, download_guard, require_network
+from tlcourse.paths import DATA_ENV
 
-# What notebooks 00–03 need. More items join as notebooks are added.
+# Everything any notebook downloads (tlcourse.needs has the plan per notebook and profile;
+# tests/test_needs.py checks that these cover it).
 DATASETS = ("tf_flowers",)
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.
@@ -61,29 +63,61 @@ def prefetch_weights(backbone: str, image_size: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m tlcourse prefetch [--datasets ...] [--backbones ...]``."""
+    """Command line: ``python -m tlcourse prefetch [--notebooks 03,05] [--profile quick] [--data-dir DIR]``.
+
+    Without options it downloads what every notebook needs in ``quick`` and ``full``.
+    ``--datasets`` / ``--backbones`` replace the plan's lists (each item verified by tfds / Keras).
+    """
     summary = __doc__.split("\n")[0].replace("``", "")  # no reST markup in --help
     parser = argparse.ArgumentParser(prog="python -m tlcourse", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("prefetch", help="download the course's datasets and weights")
-    fetch.add_argument("--datasets", nargs="*", default=list(DATASETS), help="TFDS names")
-    fetch.add_argument("--backbones", nargs="*", default=[f"{b}@{s}" for b, s in WEIGHTS],
-                       help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224")
+    fetch.add_argument("--notebooks", default=None,
+                       help="only what these notebooks need, e.g. 03,05 (default: every notebook)")
+    fetch.add_argument("--profile", choices=("quick", "full"), default=None,
+                       help="the profile the notebooks will run in (image sizes differ); default: both")
+    fetch.add_argument("--data-dir", default=None,
+                       help=f"download into this folder (a USB stick, a shared folder) instead of data/; "
+                            f"later runs find it through ${DATA_ENV}")
+    fetch.add_argument("--datasets", nargs="*", default=None, help="TFDS names (replaces the plan's)")
+    fetch.add_argument("--backbones", nargs="*", default=None,
+                       help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224 (replaces the plan's)")
     args = parser.parse_args(argv)
 
-    from tlcourse.paths import configure_caches
+    from tlcourse.needs import plan
+    from tlcourse.paths import configure_caches, folder_size, use_data_dir
 
-    for key, value in configure_caches().items():
+    notebooks = None
+    if args.notebooks is not None:
+        try:
+            notebooks = [int(item) for item in args.notebooks.replace(" ", "").split(",") if item]
+        except ValueError:
+            parser.error(f"--notebooks takes lesson numbers separated by commas, e.g. 03,05; got {args.notebooks!r}")
+    datasets: list[str] = []
+    weights: list[tuple[str, int]] = []
+    for profile in [args.profile] if args.profile else ["quick", "full"]:
+        try:
+            planned_datasets, planned_weights = plan(notebooks, profile)
+        except ValueError as error:
+            parser.error(str(error))
+        datasets += [name for name in planned_datasets if name not in datasets]
+        weights += [item for item in planned_weights if item not in weights]
+    if args.datasets is not None:
+        datasets = list(args.datasets)
+    backbones = [f"{b}@{s}" for b, s in weights] if args.backbones is None else list(args.backbones)
+
+    caches = use_data_dir(args.data_dir) if args.data_dir else configure_caches()
+    for key, value in caches.items():
         print(f"{key}: {value}")
     failures = 0
-    jobs = [(f"dataset {name}", prefetch_dataset, (name,)) for name in args.datasets]
-    for item in args.backbones:
+    jobs = [(f"dataset {name}", prefetch_dataset, (name,)) for name in datasets]
+    for item in backbones:
         name, _, size = item.partition("@")
         if not size.isdigit():
             parser.error(f"--backbones takes NAME@SIZE items such as MobileNetV2@224, got {item!r}")
         jobs.append((f"weights {name} @ {size} px", prefetch_weights, (name, int(size))))
-    for label, job, job_args in jobs:
-        print(f"… {label}", flush=True)
+    for number, (label, job, job_args) in enumerate(jobs, start=1):
+        print(f"[{number}/{len(jobs)}] … {label}", flush=True)  # tfds and Keras draw the progress bars
         try:
             job(*job_args)
         except DownloadError as error:  # its own fix says "run prefetch": give this command's fix
@@ -95,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print(f"✓ {label}")
     print(f"{len(jobs) - failures} of {len(jobs)} ready.")
+    sizes = {key: folder_size(value) for key, value in caches.items() if value != "(library default)"}
+    if sizes:
+        print("Cache now holds: " + ", ".join(f"{key} {size / 1e6:.1f} MB" for key, size in sizes.items())
+              + f" ({sum(sizes.values()) / 1e6:.1f} MB in all)")
     if failures:
         print(PREFETCH_FIX, file=sys.stderr)
     return 1 if failures else 0

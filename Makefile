@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
 PYTEST_ARGS ?=
 
-.PHONY: lab test format check-format colab-check clean
+.PHONY: lab test html format check-format colab-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
@@ -26,6 +26,13 @@ lab: $(STAMP)
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests tlcourse notebooks --doctest-modules --nbval-lax --nbval-current-env \
 		--nbval-cell-timeout=600 --durations=15 $(PYTEST_ARGS)
+
+# Instructor's rendering: runs the notebooks in one profile, HTML with outputs in build/html (index.html).
+PROFILE ?= quick
+NOTEBOOKS ?=
+
+html: $(STAMP)
+	$(PY) tools/render_html.py --profile $(PROFILE) $(if $(NOTEBOOKS),--notebooks $(NOTEBOOKS),)
 
 format: $(STAMP)
 	$(PY) tools/nbtidy.py format

@@ -1,0 +1,76 @@
+"""tools/render_html.py: argument checks, and one real render of two tiny notebooks (one fails)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+_spec = importlib.util.spec_from_file_location("render_html", Path(__file__).resolve().parents[1] / "tools" / "render_html.py")
+render_html = sys.modules["render_html"] = importlib.util.module_from_spec(_spec)  # dataclasses need it there
+_spec.loader.exec_module(render_html)
+
+
+def _write(folder: Path, name: str, *sources: str) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / name)
+
+
+def test_bad_profile_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        render_html.parse_args(["--profile", "fast"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'fast'" in err and "smoke" in err and "quick" in err
+
+
+def test_bad_profile_from_the_environment_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("TLCOURSE_PROFILE", "fast")
+    with pytest.raises(SystemExit):
+        render_html.parse_args([])
+    assert "unknown profile 'fast' (from TLCOURSE_PROFILE)" in capsys.readouterr().err
+
+
+def test_profile_defaults_to_the_environment_then_quick(monkeypatch):
+    monkeypatch.delenv("TLCOURSE_PROFILE", raising=False)
+    assert render_html.parse_args([]).profile == "quick"
+    monkeypatch.setenv("TLCOURSE_PROFILE", "smoke")
+    assert render_html.parse_args([]).profile == "smoke"
+
+
+def test_unknown_notebook_number_names_those_that_exist(tmp_path, capsys):
+    _write(tmp_path, "03_three.ipynb", "1")
+    _write(tmp_path, "05_five.ipynb", "1")
+    with pytest.raises(SystemExit):
+        render_html.parse_args(["--notebook-dir", str(tmp_path), "--notebooks", "3,99"])
+    err = capsys.readouterr().err
+    assert "no notebook numbered 99" in err and "there are 03, 05" in err
+    args = render_html.parse_args(["--notebook-dir", str(tmp_path), "--notebooks", "5,3"])
+    assert [p.name for p in args.paths] == ["05_five.ipynb", "03_three.ipynb"]
+
+
+def test_the_course_notebooks_are_all_found():
+    assert [p.name[:2] for p in render_html.parse_args(["--profile", "smoke"]).paths] == [f"{i:02d}" for i in range(10)]
+
+
+def test_renders_html_and_summarises_a_failure(tmp_path, capsys):
+    nbs, out = tmp_path / "nbs", tmp_path / "html"
+    nbs.mkdir()
+    _write(nbs, "01_prints.ipynb", "x = 6 * 7", "import os\nprint('answer', x, os.environ['TLCOURSE_PROFILE'])")
+    _write(nbs, "02_raises.ipynb", "print('before')", "raise ValueError('broken on purpose')", "print(3 * 'after')")
+    code = render_html.main(["--profile", "smoke", "--notebook-dir", str(nbs), "--out", str(out), "--timeout", "60"])
+    assert code == 1
+    printed = capsys.readouterr().out
+    assert "[1/2] 01_prints … ok" in printed
+    assert "[2/2] 02_raises … FAILED (cell 2: ValueError: broken on purpose)" in printed
+    assert "1 ok, 1 failed" in printed
+    assert "FAILED 02_raises: cell 2: ValueError: broken on purpose" in printed
+    assert "answer 42 smoke" in (out / "01_prints.html").read_text()
+    failed = (out / "02_raises.html").read_text()
+    assert "broken on purpose" in failed and "afterafterafter" in failed  # ran past the error
+    index = (out / "index.html").read_text()
+    assert 'href="01_prints.html"' in index and 'href="02_raises.html"' in index and "FAILED" in index

@@ -104,7 +104,8 @@ def test_setup_prints_versions_profile_and_seed(capsys, restore_determinism):
     assert returned == get_settings("smoke")
     for text in (f"tlcourse {tlcourse.__version__}", f"TensorFlow {tf.__version__}",
                  f"Keras {keras.__version__}", f"tfds {tfds.__version__}", "backend tensorflow",
-                 "Profile: smoke", "Seed: 42", "GPU:", "KERAS_HOME", "TFDS_DATA_DIR"):
+                 "Profile: smoke", "Seed: 42", "GPU:", "KERAS_HOME", "TFDS_DATA_DIR",
+                 "Mixed precision: off (the profile trains in float32)"):
         assert text in printed, f"{text!r} missing from setup()'s report:\n{printed}"
     assert keras.mixed_precision.global_policy().name == "float32"
 
@@ -202,3 +203,17 @@ def test_results_dir_defaults(monkeypatch, tmp_path):
     monkeypatch.setattr(paths, "repo_root", lambda: None)
     monkeypatch.chdir(tmp_path)
     assert paths.results_dir() == tmp_path / "tlcourse_results"
+
+
+@pytest.mark.parametrize("capabilities, expected, phrase", [
+    ([], False, "no GPU"),
+    ([(7, 5)], True, "7.5 ≥ 7.0"),
+    ([(8, 0), (9, 0)], True, "8.0, 9.0"),
+    ([(6, 0)], False, "below 7.0"),
+    ([(8, 0), None], False, "below 7.0"),
+])
+def test_mixed_precision_only_where_a_gpu_has_tensor_cores(monkeypatch, capabilities, expected, phrase):
+    monkeypatch.setattr(settings, "_gpu_compute_capabilities", lambda: capabilities)
+    use, reason = settings.mixed_precision_decision(True)
+    assert use is expected and phrase in reason, reason
+    assert settings.mixed_precision_decision(False) == (False, "off (the profile trains in float32)")

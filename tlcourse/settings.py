@@ -171,7 +171,8 @@ class Settings:
         epochs_scratch: epochs for a model trained from scratch.
         epochs_head: epochs for training a new head on a frozen backbone.
         epochs_finetune: epochs for fine-tuning after the head is trained.
-        mixed_precision: use ``mixed_float16`` (only where a GPU is visible).
+        mixed_precision: use ``mixed_float16`` where a GPU has Tensor Cores (see
+            ``mixed_precision_decision``; ``setup()`` prints the decision and why).
         lab: sizes of notebook 01's offline shapes lab (a ``LabSettings``).
         choosing: notebook 07's values (``ChoosingSettings``).
         little_data: notebook 05's grid, seeds and training lengths (a ``LittleDataSettings``).
@@ -339,6 +340,40 @@ def _gpu_names() -> list[str]:
     return [gpu.name for gpu in tf.config.list_physical_devices("GPU")]
 
 
+def _gpu_compute_capabilities() -> list[tuple[int, int] | None]:
+    import tensorflow as tf
+
+    details = [tf.config.experimental.get_device_details(gpu) for gpu in tf.config.list_physical_devices("GPU")]
+    return [tuple(detail["compute_capability"]) if detail.get("compute_capability") else None for detail in details]
+
+
+MIXED_PRECISION_MIN_CAPABILITY = (7, 0)  # Tensor Cores: Volta (V100), Turing (T4), Ampere and newer
+
+
+def mixed_precision_decision(wanted: bool) -> tuple[bool, str]:
+    """Decide whether to train in ``mixed_float16``, and say why in one phrase.
+
+    Mixed precision speeds training up only on NVIDIA GPUs with Tensor Cores (compute capability
+    7.0 or higher: V100, Colab's T4, A100, L4, H100); elsewhere it is slower or the same, so it
+    stays off even where the profile asks for it (``full``).
+
+    Example:
+        >>> mixed_precision_decision(False)
+        (False, 'off (the profile trains in float32)')
+    """
+    if not wanted:
+        return False, "off (the profile trains in float32)"
+    capabilities = _gpu_compute_capabilities()
+    if not capabilities:
+        return False, "off (no GPU: mixed precision only pays off on a GPU with Tensor Cores)"
+    minimum = ".".join(map(str, MIXED_PRECISION_MIN_CAPABILITY))
+    if all(capability is not None and capability >= MIXED_PRECISION_MIN_CAPABILITY for capability in capabilities):
+        shown = ", ".join(".".join(map(str, capability)) for capability in capabilities)
+        return True, f"on (mixed_float16: GPU compute capability {shown} ≥ {minimum}, Tensor Cores)"
+    return False, (f"off (a GPU with compute capability below {minimum} has no Tensor Cores: mixed precision "
+                   "would not be faster)")
+
+
 def profile_name() -> str:
     """Return the active profile's name: ``$TLCOURSE_PROFILE``, else ``full`` with a GPU, else ``quick``.
 
@@ -382,7 +417,7 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
 
     Call it in every notebook's first code cell. It seeds Python, NumPy and the backend
     (``keras.utils.set_random_seed``), turns on TensorFlow op determinism on the CPU (identical
-    results run to run), switches on mixed precision where the profile asks and a GPU exists,
+    results run to run), switches on mixed precision where the profile asks and a GPU has Tensor Cores,
     and prints versions, backend, GPU, profile, seed and cache folders.
 
     Args:
@@ -416,7 +451,7 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
     keras.utils.set_random_seed(settings.seed)
     if not gpus:
         tf.config.experimental.enable_op_determinism()
-    use_mixed = settings.mixed_precision and bool(gpus)
+    use_mixed, mixed_reason = mixed_precision_decision(settings.mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
     cache_problem = point_keras_cache()  # Keras imported before tlcourse: move its cache folder
     if cache_problem:
@@ -434,9 +469,9 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
             f"  weights={settings.weights} image_size={settings.image_size} "
             f"batch_size={settings.batch_size} train_examples_per_class="
             f"{settings.train_examples_per_class} epochs (scratch/head/fine-tune)="
-            f"{settings.epochs_scratch}/{settings.epochs_head}/{settings.epochs_finetune} "
-            f"mixed_precision={use_mixed}"
+            f"{settings.epochs_scratch}/{settings.epochs_head}/{settings.epochs_finetune}"
         )
+        print(f"Mixed precision: {mixed_reason}")
         print(f"Seed: {settings.seed} (op determinism {'off on GPU' if gpus else 'on'})")
         print(f"TFDS_DATA_DIR: {tfds_data_dir() or '(library default)'}")
         print(f"KERAS_HOME: {keras_cache_dir()} (weights go to its models/ folder)")

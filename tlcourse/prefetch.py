@@ -61,7 +61,7 @@ def prefetch_weights(backbone: str, image_size: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m tlcourse prefetch [--datasets ...] [--backbones ...]``."""
+    """Command line: ``python -m tlcourse prefetch [--datasets ...] [--backbones ...]`` or ``doctor``."""
     summary = __doc__.split("\n")[0].replace("``", "")  # no reST markup in --help
     parser = argparse.ArgumentParser(prog="python -m tlcourse", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,7 +69,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch.add_argument("--datasets", nargs="*", default=list(DATASETS), help="TFDS names")
     fetch.add_argument("--backbones", nargs="*", default=[f"{b}@{s}" for b, s in WEIGHTS],
                        help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224")
+    commands.add_parser("doctor", help="say what is ready and what is not, with the fixes")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from tlcourse.doctor import main as doctor_main
+
+        return doctor_main()
 
     from tlcourse.paths import configure_caches
 

@@ -1,4 +1,4 @@
-"""``python -m tlcourse prefetch``: see ``tlcourse.prefetch``."""
+"""``python -m tlcourse prefetch`` and ``python -m tlcourse doctor``: see ``tlcourse.prefetch`` and ``tlcourse.doctor``."""
 
 import sys
 

@@ -67,6 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Without options it downloads what every notebook needs in ``quick`` and ``full``.
     ``--datasets`` / ``--backbones`` replace the plan's lists (each item verified by tfds / Keras).
+    ``python -m tlcourse doctor`` says what is ready and what is not (``tlcourse.doctor``).
     """
     summary = __doc__.split("\n")[0].replace("``", "")  # no reST markup in --help
     parser = argparse.ArgumentParser(prog="python -m tlcourse", description=summary)
@@ -82,7 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch.add_argument("--datasets", nargs="*", default=None, help="TFDS names (replaces the plan's)")
     fetch.add_argument("--backbones", nargs="*", default=None,
                        help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224 (replaces the plan's)")
+    commands.add_parser("doctor", help="say what is ready and what is not, with the fixes")
     args = parser.parse_args(argv)
+    if args.command == "doctor":
+        from tlcourse.doctor import main as doctor_main
+
+        return doctor_main()
 
     from tlcourse.needs import plan
     from tlcourse.paths import configure_caches, folder_size, use_data_dir

@@ -1,0 +1,143 @@
+"""`python -m tlcourse doctor` says what is ready and what is not, offline and fast."""
+
+from __future__ import annotations
+
+import pytest
+
+from tlcourse import doctor, prefetch
+
+
+def offline() -> None:
+    raise OSError("no route to host")
+
+
+def online() -> None:
+    return None
+
+
+def by_name(checks):
+    return {check.name: check for check in checks}
+
+
+@pytest.fixture
+def caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    return tmp_path
+
+
+def fill(tmp_path):
+    models = tmp_path / "keras" / "models"
+    models.mkdir(parents=True)
+    for backbone, size in prefetch.WEIGHTS:
+        (models / doctor.weight_file(backbone, size)).touch()
+
+
+def test_every_prefetched_backbone_has_a_weight_file_name():
+    for backbone, size in prefetch.WEIGHTS:
+        assert doctor.weight_file(backbone, size).endswith(".h5")
+    assert doctor.weight_file("MobileNetV2", 160) == "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_160_no_top.h5"
+    with pytest.raises(ValueError, match="WEIGHT_FILES"):
+        doctor.weight_file("NoSuchNet", 224)
+
+
+def test_empty_cache_says_not_cached_and_names_prefetch(caches):
+    checks = by_name(doctor.report("quick", network=online, tfds_dir=str(caches / "tfds"),
+                                   keras_home=str(caches / "keras")))
+    assert not checks["dataset tf_flowers"].ok  # the real tfds check, on an empty folder
+    for backbone, size in prefetch.WEIGHTS:
+        check = checks[f"weights {backbone} @ {size} px"]
+        assert not check.ok and check.needed and "not cached" in check.detail
+        assert check.fix == "python -m tlcourse prefetch"
+    assert "✗ weights MobileNetV2 @ 160 px" in doctor.format_report(list(checks.values()))
+
+
+def test_smoke_profile_does_not_need_downloads(caches):
+    checks = doctor.report("smoke", network=offline, tfds_dir=str(caches / "tfds"),
+                           keras_home=str(caches / "keras"), is_prepared=lambda name, folder: False)
+    downloads = [check for check in checks if check.name.startswith(("dataset", "weights"))]
+    assert downloads and all(not check.ok and not check.needed for check in downloads)
+    assert all("not needed in smoke" in check.detail for check in downloads)
+    assert by_name(checks)["network"].mark == "!"
+
+
+def test_filled_cache_shows_ready(caches):
+    fill(caches)
+    seen = []
+
+    def prepared(name, folder):
+        seen.append((name, folder))
+        return True
+
+    checks = doctor.report("quick", network=online, tfds_dir=str(caches / "tfds"),
+                           keras_home=str(caches / "keras"), is_prepared=prepared)
+    named = by_name(checks)
+    assert seen == [(name, str(caches / "tfds")) for name in prefetch.DATASETS]
+    for name in prefetch.DATASETS:
+        assert named[f"dataset {name}"].ok
+    for backbone, size in prefetch.WEIGHTS:
+        assert named[f"weights {backbone} @ {size} px"].ok
+    assert named["network"].ok
+    assert named["profile"].detail == "quick"
+
+
+def test_network_unreachable_gives_the_fix(caches):
+    checks = doctor.report("quick", network=offline, tfds_dir=str(caches / "tfds"),
+                           keras_home=str(caches / "keras"), is_prepared=lambda name, folder: False)
+    network = by_name(checks)["network"]
+    assert not network.ok and network.needed  # downloads are missing, so the network is needed
+    assert "no route to host" in network.detail
+    text = doctor.format_report(checks)
+    assert "✗ network" in text and "fix: check the connection" in text and "python -m tlcourse prefetch" in text
+
+
+def test_versions_are_checked_against_the_supported_ranges():
+    ranges = doctor.supported_ranges()
+    assert set(ranges) == {"tensorflow", "keras", "tensorflow-datasets"}
+    assert "<2.22" in ranges["tensorflow"]
+    too_old = doctor._version_check("keras", ">=99")
+    assert not too_old.ok and too_old.fix == 'pip install "keras>=99"'
+
+
+def test_bad_arguments_are_refused(caches):
+    with pytest.raises(ValueError, match="profile"):
+        doctor.report("fast", network=online)
+
+
+def test_cli_exit_code(caches, monkeypatch, capsys):
+    monkeypatch.setattr(doctor, "check_network", offline)
+    monkeypatch.setattr(doctor, "_tfds_prepared", lambda name, folder: False)
+    monkeypatch.setenv("TLCOURSE_PROFILE", "quick")
+    assert prefetch.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "fix: python -m tlcourse prefetch" in out and "problem(s)" in out
+
+    fill(caches)
+    # An imported Keras keeps the cache folder it chose at import: point the lookup at tmp_path.
+    monkeypatch.setattr("tlcourse.paths.keras_cache_dir", lambda: str(caches / "keras"))
+    monkeypatch.setattr(doctor, "check_network", online)
+    monkeypatch.setattr(doctor, "_tfds_prepared", lambda name, folder: True)
+    monkeypatch.setattr(doctor, "MIN_FREE_GB", 0.0)
+    assert prefetch.main(["doctor"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("Ready.")
+
+    monkeypatch.setenv("TLCOURSE_PROFILE", "smoke")
+    monkeypatch.setattr(doctor, "check_network", offline)
+    monkeypatch.setattr(doctor, "_tfds_prepared", lambda name, folder: False)
+    assert prefetch.main(["doctor"]) == 0
+
+
+def test_report_says_per_notebook_what_is_missing_and_the_command_for_it(tmp_path):
+    from tlcourse.doctor import report, weight_file
+
+    models = tmp_path / "keras" / "models"
+    models.mkdir(parents=True)
+    (models / weight_file("MobileNetV2", 160)).write_bytes(b"x")
+    checks = {check.name: check for check in report(
+        "quick", network=lambda: None, tfds_dir=str(tmp_path / "tfds"), keras_home=str(tmp_path / "keras"),
+        is_prepared=lambda name, data_dir: True)}
+    assert checks["notebook 01"].ok and checks["notebook 01"].detail == "downloads nothing"
+    assert checks["notebook 05"].ok, checks["notebook 05"]
+    three = checks["notebook 03"]
+    assert not three.ok and "ResNet50@224" in three.detail and "MobileNetV2" not in three.detail
+    assert three.fix == "python -m tlcourse prefetch --notebooks 03 --profile quick"

@@ -202,9 +202,10 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
         if not lesson.available:
             continue
         datasets, weights = plan([lesson.number], plan_profile)
-        absent = [name for name in datasets if not ready.get(name, prepared(name, tfds_dir))]
-        absent += [f"{backbone}@{size}" for backbone, size in weights if not ready.get(
-            (backbone, size), (Path(keras_home) / "models" / weight_file(backbone, size)).is_file())]
+        absent = [name for name in datasets if not (ready[name] if name in ready else prepared(name, tfds_dir))]
+        absent += [f"{backbone}@{size}" for backbone, size in weights if not (
+            ready[(backbone, size)] if (backbone, size) in ready
+            else (Path(keras_home) / "models" / weight_file(backbone, size)).is_file())]
         detail = (f"ready for {plan_profile}" if not absent else f"needs {', '.join(absent)} for {plan_profile}"
                   + not_needed) if datasets or weights else "downloads nothing"
         checks.append(Check(f"notebook {lesson.number:02d}", not absent, detail,

@@ -5,7 +5,7 @@
 #   bash tools/colab_check.sh resolve    # only check what pip would install
 #
 # It builds a Python 3.13 venv holding what Colab ships (TensorFlow 2.20, Keras 3.13, tfds 4.9.10),
-# asks pip what installing tlcourse (non-editable, with the dev extra) would change while those
+# asks pip what installing tlcourse (non-editable; alone, with the hub extra, with dev+hub) would change while those
 # stay fixed, fails if pip would replace any of them, then installs it and runs the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +23,8 @@ constraints="$VENV/colab-constraints.txt"
 "$VENV/bin/pip" freeze | grep -iE '^(tensorflow|keras|tensorflow-datasets|tf-keras|protobuf|numpy)==' > "$constraints"
 echo "Colab's versions, held fixed:"; sed 's/^/  /' "$constraints"
 
-# What the notebooks' Colab install cell installs (".") and what the test suite needs (".[dev]").
-for spec in . ".[dev]"; do
+# What the notebooks' Colab install cell installs ("." or ".[hub]" for 10-12) and what the test suite needs.
+for spec in . ".[hub]" ".[dev,hub]"; do
   report="$VENV/install-report.json"
   echo "pip install $spec, dry run:"
   "$VENV/bin/pip" install -q --dry-run --report "$report" -c "$constraints" "$spec"
@@ -37,12 +37,18 @@ touched = [name for name in names if name.split("==")[0].lower() in
            {"tensorflow", "keras", "tensorflow-datasets", "tensorflow-cpu", "tf-keras", "numpy", "protobuf"}]
 if touched:
     sys.exit(f"FAIL: installing tlcourse would replace Colab's {touched}")
-print("  OK: TensorFlow, Keras, tfds, NumPy and protobuf stay as Colab ships them.")
+import tensorflow as tf  # Colab's, held fixed
+text = [name for name in names if name.lower().startswith("tensorflow-text==")]
+tf_minor = ".".join(tf.__version__.split(".")[:2])
+if text and not text[0].split("==")[1].startswith(tf_minor + "."):
+    sys.exit(f"FAIL: {text[0]} does not match TensorFlow {tf.__version__}: KerasHub's tokenizers would break")
+print("  OK: TensorFlow, Keras, tfds, NumPy and protobuf stay as Colab ships them"
+      + (f"; {text[0]} matches TensorFlow {tf.__version__}." if text else "."))
 PY
 done
 [ "${1:-all}" = resolve ] && exit 0
 
-"$VENV/bin/pip" install -q -c "$constraints" ".[dev]"   # non-editable, as in Colab
+"$VENV/bin/pip" install -q -c "$constraints" ".[dev,hub]"   # non-editable, as in Colab
 "$VENV/bin/python" -c 'import tlcourse, pathlib; print("tlcourse from", pathlib.Path(tlcourse.__file__).parent)'
 TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0 "$VENV/bin/pytest" -p no:cacheprovider tests notebooks \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10

@@ -263,7 +263,7 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
-        robotics=RoboticsSettings(examples=None, image_size=96, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
+        robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
     ),
     "quick": Settings(
         name="quick",

@@ -157,6 +157,25 @@ class FineTuneSettings:
 
 
 @dataclass(frozen=True)
+class RoboticsSettings:
+    """Notebook 12's values (localization with class and box heads, a detector, export for a robot).
+
+    Attributes:
+        examples: pet images read before the 70/15/15 split (``None``: all 3,680).
+        image_size: input side of the localizer in pixels.
+        epochs: training epochs of the localizer (pretrained and from scratch alike).
+        detector_preset: the KerasHub object-detector preset loaded in quick/full.
+        latency_runs: converted-model inferences timed for the per-image latency.
+    """
+
+    examples: int | None
+    image_size: int
+    epochs: int
+    detector_preset: str
+    latency_runs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -179,6 +198,7 @@ class Settings:
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
+        robotics: notebook 12's values (``RoboticsSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -199,6 +219,7 @@ class Settings:
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
+    robotics: RoboticsSettings
     seed: int = 42
 
 
@@ -242,6 +263,7 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
+        robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
     ),
     "quick": Settings(
         name="quick",
@@ -282,6 +304,7 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
+        robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
     ),
     "full": Settings(
         name="full",
@@ -323,6 +346,7 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
+        robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
     ),
 }
 

@@ -157,6 +157,27 @@ class FineTuneSettings:
 
 
 @dataclass(frozen=True)
+class HealthcareSettings:
+    """Notebook 13's values (transfer far from ImageNet: histology tiles and chest X-rays).
+
+    Attributes:
+        examples_per_class: cap on colorectal_histology training tiles per class (``None``: all).
+        unfreeze_layers: top layers of MobileNetV2 the fine-tuned recipe unfreezes (more than
+            notebook 08: far from ImageNet the higher layers' features fit worse).
+        epochs: epochs of each recipe (head, fine-tuning, scratch CNN) in part 1.
+        pneumonia_train_examples: cap on pneumonia_mnist training X-rays (``None``: all); the cap
+            takes the first ones, so the class imbalance stays.
+        pneumonia_epochs: epochs of part 2's head.
+    """
+
+    examples_per_class: int | None
+    unfreeze_layers: int
+    epochs: int
+    pneumonia_train_examples: int | None
+    pneumonia_epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -179,6 +200,7 @@ class Settings:
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
+        healthcare: notebook 13's values (``HealthcareSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -199,6 +221,7 @@ class Settings:
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
+    healthcare: HealthcareSettings
     seed: int = 42
 
 
@@ -242,6 +265,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=1,
+                                      pneumonia_train_examples=None, pneumonia_epochs=1),
     ),
     "quick": Settings(
         name="quick",
@@ -282,6 +307,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
+        healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, epochs=3,
+                                      pneumonia_train_examples=600, pneumonia_epochs=3),
     ),
     "full": Settings(
         name="full",
@@ -323,6 +350,8 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=10,
+                                      pneumonia_train_examples=None, pneumonia_epochs=10),
     ),
 }
 

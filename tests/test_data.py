@@ -52,6 +52,13 @@ def test_get_dataset_spec_known_names():
         assert len(spec.splits) == 3 and spec.about
 
 
+def test_pneumonia_mnist_uses_its_own_splits_and_loads_as_rgb_under_mock_data():
+    assert get_dataset_spec("pneumonia_mnist").splits == ("train", "val", "test")
+    splits = load_splits("pneumonia_mnist", SMOKE)
+    image, label = next(iter(splits.train_ds))
+    assert image.shape[-1] == 3 and splits.num_classes == 2, (image.shape, splits.label_names)
+
+
 def test_load_splits_unknown_name_raises_before_loading():
     with pytest.raises(ValueError, match="Choose one of"):
         load_splits("no_such_dataset", SMOKE)

@@ -55,6 +55,8 @@ DATASETS: dict[str, DatasetSpec] = {
                     "5,000 tissue tiles of 150 px, 8 classes (246 MiB)"),
         DatasetSpec("oxford_flowers102", ("train", "validation", "test"),
                     "8,189 flower photos, 102 classes, only 10 training images per class"),
+        DatasetSpec("pneumonia_mnist", ("train", "val", "test"),
+                    "5,856 chest X-rays of 28 px, grayscale, 2 classes (normal, pneumonia) (4 MB)"),
     )
 }
 

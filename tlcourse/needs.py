@@ -32,6 +32,7 @@ NEEDS: dict[int, Needs] = {
     8: Needs(FLOWERS, ("MobileNetV2",)),
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
+    13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)

@@ -20,6 +20,8 @@ from tlcourse.paths import DATA_ENV
 DATASETS = (
     "tf_flowers",
     "oxford_iiit_pet",  # 12: pet head boxes
+    "colorectal_histology",
+    "pneumonia_mnist",
 )
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.

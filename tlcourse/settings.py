@@ -173,6 +173,24 @@ class RoboticsSettings:
     epochs: int
     detector_preset: str
     latency_runs: int
+class HealthcareSettings:
+    """Notebook 13's values (transfer far from ImageNet: histology tiles and chest X-rays).
+
+    Attributes:
+        examples_per_class: cap on colorectal_histology training tiles per class (``None``: all).
+        unfreeze_layers: top layers of MobileNetV2 the fine-tuned recipe unfreezes (more than
+            notebook 08: far from ImageNet the higher layers' features fit worse).
+        epochs: epochs of each recipe (head, fine-tuning, scratch CNN) in part 1.
+        pneumonia_train_examples: cap on pneumonia_mnist training X-rays (``None``: all); the cap
+            takes the first ones, so the class imbalance stays.
+        pneumonia_epochs: epochs of part 2's head.
+    """
+
+    examples_per_class: int | None
+    unfreeze_layers: int
+    epochs: int
+    pneumonia_train_examples: int | None
+    pneumonia_epochs: int
 
 
 @dataclass(frozen=True)
@@ -199,6 +217,7 @@ class Settings:
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
         robotics: notebook 12's values (``RoboticsSettings``).
+        healthcare: notebook 13's values (``HealthcareSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -220,6 +239,7 @@ class Settings:
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
     robotics: RoboticsSettings
+    healthcare: HealthcareSettings
     seed: int = 42
 
 
@@ -264,6 +284,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=1,
+                                      pneumonia_train_examples=None, pneumonia_epochs=1),
     ),
     "quick": Settings(
         name="quick",
@@ -305,6 +327,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
         robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
+        healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, epochs=3,
+                                      pneumonia_train_examples=600, pneumonia_epochs=3),
     ),
     "full": Settings(
         name="full",
@@ -347,6 +371,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=10,
+                                      pneumonia_train_examples=None, pneumonia_epochs=10),
     ),
 }
 

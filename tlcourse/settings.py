@@ -157,6 +157,33 @@ class FineTuneSettings:
 
 
 @dataclass(frozen=True)
+class NlpSettings:
+    """Notebook 10's values (sentiment on IMDB with a pretrained BERT from KerasHub).
+
+    Attributes:
+        backbone_preset: the KerasHub BERT preset fine-tuned and frozen (``bert_tiny_en_uncased``).
+        zero_shot_preset: a ready-made sentiment classifier preset (SST-2), used without training.
+        train_count: training reviews (the largest label budget).
+        test_count: test reviews every model is scored on.
+        budgets: label budgets (training reviews) of the data-efficiency sweep.
+        sequence_length: tokens per review, [CLS] and [SEP] included; attention costs grow with its square.
+        epochs: training epochs of every model.
+        batch_size: reviews per batch.
+        learning_rate: fine-tuning learning rate (the frozen head and scratch use 1e-3).
+    """
+
+    backbone_preset: str
+    zero_shot_preset: str
+    train_count: int
+    test_count: int
+    budgets: tuple[int, ...]
+    sequence_length: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -179,6 +206,7 @@ class Settings:
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
+        nlp: notebook 10's values (``NlpSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -199,6 +227,7 @@ class Settings:
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
+    nlp: NlpSettings
     seed: int = 42
 
 
@@ -242,6 +271,9 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
+                      batch_size=16, learning_rate=5e-5),
     ),
     "quick": Settings(
         name="quick",
@@ -282,6 +314,9 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
+                      epochs=1, batch_size=32, learning_rate=5e-5),
     ),
     "full": Settings(
         name="full",
@@ -323,6 +358,9 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
+        nlp=NlpSettings(backbone_preset="bert_small_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
+                      sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
     ),
 }
 

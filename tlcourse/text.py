@@ -82,7 +82,7 @@ def _to_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray]:
     for text, label in ds.as_numpy_iterator():
         texts.append(text.decode("utf-8", errors="replace"))
         labels.append(int(label))
-    return np.array(texts, dtype=object), np.array(labels, dtype="int32")
+    return np.array(texts, dtype=str), np.array(labels, dtype="int32")
 
 
 def build_vocabulary(texts: Any, max_words: int = 5000) -> list[str]:

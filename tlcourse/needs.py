@@ -33,6 +33,7 @@ NEEDS: dict[int, Needs] = {
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
+    10: Needs(("imdb_reviews",)),  # KerasHub presets: settings.nlp.*_preset
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)

@@ -22,6 +22,7 @@ DATASETS = (
     "oxford_iiit_pet",  # 12: pet head boxes
     "colorectal_histology",
     "pneumonia_mnist",
+    "imdb_reviews",  # 10
 )
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.

@@ -191,6 +191,30 @@ class HealthcareSettings:
     epochs: int
     pneumonia_train_examples: int | None
     pneumonia_epochs: int
+class NlpSettings:
+    """Notebook 10's values (sentiment on IMDB with a pretrained BERT from KerasHub).
+
+    Attributes:
+        backbone_preset: the KerasHub BERT preset fine-tuned and frozen (``bert_tiny_en_uncased``).
+        zero_shot_preset: a ready-made sentiment classifier preset (SST-2), used without training.
+        train_count: training reviews (the largest label budget).
+        test_count: test reviews every model is scored on.
+        budgets: label budgets (training reviews) of the data-efficiency sweep.
+        sequence_length: tokens per review, [CLS] and [SEP] included; attention costs grow with its square.
+        epochs: training epochs of every model.
+        batch_size: reviews per batch.
+        learning_rate: fine-tuning learning rate (the frozen head and scratch use 1e-3).
+    """
+
+    backbone_preset: str
+    zero_shot_preset: str
+    train_count: int
+    test_count: int
+    budgets: tuple[int, ...]
+    sequence_length: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
 
 
 @dataclass(frozen=True)
@@ -218,6 +242,7 @@ class Settings:
         fine_tune: notebook 08's values (``FineTuneSettings``).
         robotics: notebook 12's values (``RoboticsSettings``).
         healthcare: notebook 13's values (``HealthcareSettings``).
+        nlp: notebook 10's values (``NlpSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -240,6 +265,7 @@ class Settings:
     fine_tune: FineTuneSettings
     robotics: RoboticsSettings
     healthcare: HealthcareSettings
+    nlp: NlpSettings
     seed: int = 42
 
 
@@ -286,6 +312,9 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=1,
                                       pneumonia_train_examples=None, pneumonia_epochs=1),
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
+                      batch_size=16, learning_rate=5e-5),
     ),
     "quick": Settings(
         name="quick",
@@ -329,6 +358,9 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, epochs=3,
                                       pneumonia_train_examples=600, pneumonia_epochs=3),
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
+                      epochs=1, batch_size=32, learning_rate=5e-5),
     ),
     "full": Settings(
         name="full",
@@ -373,6 +405,9 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=10,
                                       pneumonia_train_examples=None, pneumonia_epochs=10),
+        nlp=NlpSettings(backbone_preset="bert_small_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+                      train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
+                      sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
     ),
 }
 

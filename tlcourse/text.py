@@ -1,0 +1,166 @@
+"""Notebook 10's text helpers: IMDB reviews as NumPy arrays and a BERT classifier per profile.
+
+In ``quick``/``full`` the classifier comes from a KerasHub preset (downloaded inside
+``download_guard``); in ``smoke`` it is a tiny ``BertBackbone`` built from arguments with a
+``BertTokenizer`` over an in-memory vocabulary, so the same classifier code runs offline.
+``keras_hub`` is imported inside the functions (it is the optional ``hub`` extra).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tlcourse.checks import check_int, check_text
+from tlcourse.settings import Settings
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+@dataclass(frozen=True)
+class TextSplits:
+    """Reviews and labels (0 negative, 1 positive) as NumPy arrays."""
+
+    train_texts: np.ndarray
+    train_labels: np.ndarray
+    test_texts: np.ndarray
+    test_labels: np.ndarray
+
+
+def _check_settings(settings: Any) -> None:
+    if not isinstance(settings, Settings):
+        raise TypeError(f"settings={settings!r} is a {type(settings).__name__}: expected the Settings "
+                        "that tlcourse.setup() returns. Fix: settings = tlcourse.setup().")
+
+
+def load_imdb(settings: Settings, train_count: int, test_count: int) -> TextSplits:
+    """Load the first ``train_count`` training and ``test_count`` test reviews of ``imdb_reviews``.
+
+    Smoke (``settings.mock_data``) loads under ``tfds.testing.mock_data`` (random strings, no
+    download); otherwise the dataset is read from ``tlcourse.paths.tfds_data_dir()`` and a failed
+    download becomes a ``DownloadError``. Reviews come in shuffled order, so the first ones
+    hold both classes.
+
+    Args:
+        settings: what ``tlcourse.setup()`` returned.
+        train_count: training reviews to keep (>= 2).
+        test_count: test reviews to keep (>= 2).
+
+    Example:
+        >>> splits = load_imdb(tlcourse.get_settings("smoke"), 16, 8)  # doctest: +SKIP
+        >>> splits.train_texts.shape
+        (16,)
+    """
+    import tensorflow_datasets as tfds
+
+    from tlcourse.downloads import download_guard, require_network
+    from tlcourse.paths import tfds_data_dir
+
+    _check_settings(settings)
+    check_int("train_count", train_count, minimum=2, fix="keep at least two reviews, e.g. 256")
+    check_int("test_count", test_count, minimum=2, fix="keep at least two reviews, e.g. 256")
+    data_dir = tfds_data_dir()
+    splits = [f"train[:{train_count}]", f"test[:{test_count}]"]
+    if settings.mock_data:
+        with tfds.testing.mock_data(num_examples=max(train_count, test_count)):
+            parts = tfds.load("imdb_reviews", split=splits, as_supervised=True, data_dir=data_dir)
+            arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, (train_count, test_count))]
+    else:
+        if not tfds.builder("imdb_reviews", data_dir=data_dir).is_prepared():
+            require_network("the imdb_reviews dataset")
+        with download_guard("the imdb_reviews dataset"):
+            parts = tfds.load("imdb_reviews", split=splits, as_supervised=True, data_dir=data_dir)
+        arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, (train_count, test_count))]
+    (train_texts, train_labels), (test_texts, test_labels) = arrays
+    return TextSplits(train_texts, train_labels, test_texts, test_labels)
+
+
+def _to_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray]:
+    texts, labels = [], []
+    for text, label in ds.as_numpy_iterator():
+        texts.append(text.decode("utf-8", errors="replace"))
+        labels.append(int(label))
+    return np.array(texts, dtype=str), np.array(labels, dtype="int32")
+
+
+def build_vocabulary(texts: Any, max_words: int = 5000) -> list[str]:
+    """Return a WordPiece vocabulary for a smoke run: the special tokens, then the texts' words.
+
+    Args:
+        texts: strings to take lower-cased, whitespace-separated words from.
+        max_words: keep at most this many most frequent words.
+
+    Example:
+        >>> build_vocabulary(["a good film", "a bad film"])[:7]
+        ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'film']
+    """
+    check_int("max_words", max_words, minimum=1, fix="keep at least one word, e.g. 5000")
+    if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+        raise TypeError(f"texts={texts!r} is a {type(texts).__name__}: expected a list of strings. "
+                        "Fix: pass e.g. splits.train_texts.")
+    counts: dict[str, int] = {}
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"texts holds {text!r} ({type(text).__name__}): expected strings. "
+                            "Fix: decode bytes first.")
+        for word in text.lower().split():
+            if word not in SPECIAL_TOKENS:
+                counts[word] = counts.get(word, 0) + 1
+    if not counts:
+        raise ValueError("texts has no words: expected at least one non-empty string. Fix: pass the reviews.")
+    words = sorted(counts, key=lambda word: (-counts[word], word))[:max_words]
+    return list(SPECIAL_TOKENS) + words
+
+
+def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: int,
+                          vocabulary_texts: Any = None, num_classes: int = 2,
+                          tiny_size: dict[str, int] | None = None) -> Any:
+    """Return a ``keras_hub.models.BertTextClassifier`` (backbone + preprocessor + new head).
+
+    In quick/full (``settings.mock_data`` False) it is ``BertTextClassifier.from_preset(preset)``
+    inside ``download_guard``; in smoke a ``BertBackbone`` built from arguments (``tiny_size``,
+    default 2 layers, hidden 32) with a ``BertTokenizer`` over ``build_vocabulary(vocabulary_texts)``.
+    A preset that already has a classification head (e.g. ``bert_tiny_en_uncased_sst2``) keeps it
+    when ``num_classes`` matches.
+
+    Args:
+        settings: what ``tlcourse.setup()`` returned.
+        preset: a KerasHub preset name, e.g. ``"bert_tiny_en_uncased"``.
+        sequence_length: tokens per review, [CLS] and [SEP] included.
+        vocabulary_texts: smoke only: texts for the in-memory vocabulary.
+        num_classes: classes of the new head.
+        tiny_size: smoke only: ``num_layers``, ``hidden_dim``, ``num_heads``, ``intermediate_dim``.
+
+    Example:
+        >>> model = build_bert_classifier(settings, "bert_tiny_en_uncased", sequence_length=128,
+        ...                               vocabulary_texts=splits.train_texts)  # doctest: +SKIP
+    """
+    import keras_hub
+
+    from tlcourse.downloads import download_guard
+
+    _check_settings(settings)
+    check_text("preset", preset, fix='pass a KerasHub preset name, e.g. "bert_tiny_en_uncased"')
+    check_int("sequence_length", sequence_length, minimum=8, maximum=512,
+              fix="BERT reads 8 to 512 tokens; use e.g. 128")
+    check_int("num_classes", num_classes, minimum=2, fix="sentiment has two classes")
+    if not settings.mock_data:
+        with download_guard(f"the KerasHub preset {preset}"):
+            preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
+                preset, sequence_length=sequence_length)
+            return keras_hub.models.BertTextClassifier.from_preset(
+                preset, num_classes=num_classes, preprocessor=preprocessor)
+    if vocabulary_texts is None:
+        raise ValueError("vocabulary_texts=None in smoke: the tiny BERT needs texts for its vocabulary. "
+                         "Fix: pass vocabulary_texts=splits.train_texts.")
+    vocabulary = build_vocabulary(vocabulary_texts)
+    size = {"num_layers": 2, "hidden_dim": 32, "num_heads": 2, "intermediate_dim": 64}
+    size.update(tiny_size or {})
+    tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
+    preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=sequence_length)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=size.pop("vocabulary_size", len(vocabulary)),
+                                             max_sequence_length=max(sequence_length, 16), **size)
+    return keras_hub.models.BertTextClassifier(backbone=backbone, preprocessor=preprocessor,
+                                               num_classes=num_classes)

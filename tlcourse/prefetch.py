@@ -17,7 +17,11 @@ from tlcourse.paths import DATA_ENV
 
 # Everything any notebook downloads (tlcourse.needs has the plan per notebook and profile;
 # tests/test_needs.py checks that these cover it).
-DATASETS = ("tf_flowers",)
+DATASETS = (
+    "tf_flowers",
+    "spoken_digit",  # 11 quick
+    "speech_commands",  # 11 full
+)
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.
 WEIGHTS = (

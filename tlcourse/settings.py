@@ -157,6 +157,29 @@ class FineTuneSettings:
 
 
 @dataclass(frozen=True)
+class SpeechSettings:
+    """Notebook 11's values (speech: a frozen Whisper encoder vs a log-mel CNN from scratch).
+
+    Attributes:
+        dataset: TFDS audio dataset (``spoken_digit`` 8 kHz, or ``speech_commands`` 16 kHz).
+        source_rate: the dataset's sample rate in Hz (clips are resampled to 16 kHz).
+        num_classes: classes of ``dataset``.
+        clips: clips loaded from the train split (then split 80/20 into train/validation).
+        frames: log-mel frames kept per clip (100 frames = 1 s; Whisper itself pads to 3000).
+        encoder_preset: KerasHub Whisper preset (``None``: a tiny random encoder built from arguments).
+        epochs: epochs for the head and for the scratch CNN.
+    """
+
+    dataset: str
+    source_rate: int
+    num_classes: int
+    clips: int
+    frames: int
+    encoder_preset: str | None
+    epochs: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -179,6 +202,7 @@ class Settings:
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
+        speech: notebook 11's values (``SpeechSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -199,6 +223,7 @@ class Settings:
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
+    speech: SpeechSettings
     seed: int = 42
 
 
@@ -242,6 +267,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
+        speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
+                              encoder_preset=None, epochs=2),
     ),
     "quick": Settings(
         name="quick",
@@ -282,6 +309,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
+        speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
+                              encoder_preset="whisper_tiny_en", epochs=15),
     ),
     "full": Settings(
         name="full",
@@ -323,6 +352,8 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
+        speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
+                              frames=100, encoder_preset="whisper_base_en", epochs=20),
     ),
 }
 

@@ -34,6 +34,7 @@ NEEDS: dict[int, Needs] = {
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
     10: Needs(("imdb_reviews",)),  # KerasHub presets: settings.nlp.*_preset
+    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: settings.speech
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)

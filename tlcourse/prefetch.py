@@ -23,6 +23,8 @@ DATASETS = (
     "colorectal_histology",
     "pneumonia_mnist",
     "imdb_reviews",  # 10
+    "spoken_digit",  # 11 quick
+    "speech_commands",  # 11 full
 )
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.

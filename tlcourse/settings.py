@@ -215,6 +215,26 @@ class NlpSettings:
     epochs: int
     batch_size: int
     learning_rate: float
+class SpeechSettings:
+    """Notebook 11's values (speech: a frozen Whisper encoder vs a log-mel CNN from scratch).
+
+    Attributes:
+        dataset: TFDS audio dataset (``spoken_digit`` 8 kHz, or ``speech_commands`` 16 kHz).
+        source_rate: the dataset's sample rate in Hz (clips are resampled to 16 kHz).
+        num_classes: classes of ``dataset``.
+        clips: clips loaded from the train split (then split 80/20 into train/validation).
+        frames: log-mel frames kept per clip (100 frames = 1 s; Whisper itself pads to 3000).
+        encoder_preset: KerasHub Whisper preset (``None``: a tiny random encoder built from arguments).
+        epochs: epochs for the head and for the scratch CNN.
+    """
+
+    dataset: str
+    source_rate: int
+    num_classes: int
+    clips: int
+    frames: int
+    encoder_preset: str | None
+    epochs: int
 
 
 @dataclass(frozen=True)
@@ -243,6 +263,7 @@ class Settings:
         robotics: notebook 12's values (``RoboticsSettings``).
         healthcare: notebook 13's values (``HealthcareSettings``).
         nlp: notebook 10's values (``NlpSettings``).
+        speech: notebook 11's values (``SpeechSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -266,6 +287,7 @@ class Settings:
     robotics: RoboticsSettings
     healthcare: HealthcareSettings
     nlp: NlpSettings
+    speech: SpeechSettings
     seed: int = 42
 
 
@@ -315,6 +337,8 @@ PROFILES: dict[str, Settings] = {
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
                       train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
                       batch_size=16, learning_rate=5e-5),
+        speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
+                              encoder_preset=None, epochs=2),
     ),
     "quick": Settings(
         name="quick",
@@ -361,6 +385,8 @@ PROFILES: dict[str, Settings] = {
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
                       epochs=1, batch_size=32, learning_rate=5e-5),
+        speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
+                              encoder_preset="whisper_tiny_en", epochs=15),
     ),
     "full": Settings(
         name="full",
@@ -408,6 +434,8 @@ PROFILES: dict[str, Settings] = {
         nlp=NlpSettings(backbone_preset="bert_small_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
                       train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
+        speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
+                              frames=100, encoder_preset="whisper_base_en", epochs=20),
     ),
 }
 

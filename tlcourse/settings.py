@@ -173,6 +173,9 @@ class RoboticsSettings:
     epochs: int
     detector_preset: str
     latency_runs: int
+
+
+@dataclass(frozen=True)
 class HealthcareSettings:
     """Notebook 13's values (transfer far from ImageNet: histology tiles and chest X-rays).
 
@@ -191,6 +194,9 @@ class HealthcareSettings:
     epochs: int
     pneumonia_train_examples: int | None
     pneumonia_epochs: int
+
+
+@dataclass(frozen=True)
 class NlpSettings:
     """Notebook 10's values (sentiment on IMDB with a pretrained BERT from KerasHub).
 
@@ -215,6 +221,9 @@ class NlpSettings:
     epochs: int
     batch_size: int
     learning_rate: float
+
+
+@dataclass(frozen=True)
 class SpeechSettings:
     """Notebook 11's values (speech: a frozen Whisper encoder vs a log-mel CNN from scratch).
 

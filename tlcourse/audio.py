@@ -53,15 +53,17 @@ def load_clips(name: str, settings: Settings, *, count: int, seconds: float = 1.
         with tfds.testing.mock_data(num_examples=count):
             ds = tfds.load(name, split=split, as_supervised=True)
     else:
-        with download_guard(f"TFDS dataset {name}"):
-            ds = tfds.load(name, split=split, as_supervised=True)
+        from tlcourse.paths import tfds_data_dir
+
+        with download_guard(f"TFDS dataset {name}"):  # explicit data_dir: whatever was imported first
+            ds = tfds.load(name, split=split, as_supervised=True, data_dir=tfds_data_dir())
     waves, labels = [], []
     for audio, label in tfds.as_numpy(ds):
         wave = np.asarray(audio, dtype="float32").reshape(-1)
+        if source_rate != SAMPLE_RATE:  # resample first: resampling can overshoot the peak
+            wave = resample_poly(wave, SAMPLE_RATE, source_rate).astype("float32")
         peak = float(np.max(np.abs(wave))) if wave.size else 0.0
         wave = wave / peak if peak > 0 else wave
-        if source_rate != SAMPLE_RATE:
-            wave = resample_poly(wave, SAMPLE_RATE, source_rate).astype("float32")
         waves.append(fit_length(wave, length))
         labels.append(int(label))
     return np.stack(waves), np.asarray(labels)

@@ -83,7 +83,12 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
             ds, info = tfds.load("oxford_iiit_pet", split="train", with_info=True)
         parts = split_by_index(ds)
     else:
-        ds, info = tfds.load("oxford_iiit_pet", split="train", with_info=True, shuffle_files=False)
+        from tlcourse.downloads import download_guard
+        from tlcourse.paths import tfds_data_dir
+
+        with download_guard("the oxford_iiit_pet dataset"):  # explicit data_dir: whatever was imported first
+            ds, info = tfds.load("oxford_iiit_pet", split="train", with_info=True, shuffle_files=False,
+                                 data_dir=tfds_data_dir())
         if limit is not None:
             ds = ds.take(limit)
         parts = split_by_index(ds)

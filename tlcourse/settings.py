@@ -157,6 +157,29 @@ class FineTuneSettings:
 
 
 @dataclass(frozen=True)
+class LimitsSettings:
+    """Notebook 14's values (when transfer learning does not help), all offline.
+
+    Attributes:
+        source_per_class: images per source shape for the lab's source models.
+        source_epochs: epochs of each lab source model.
+        lab_labels_per_class: labelled target images per shape in the near/far-source comparison.
+        lab_steps: training steps of each lab target run.
+        digit_labels_per_class: label budgets of the digits sweep (classes 5–9), smallest first.
+        digit_epochs: epochs of the digits source model and of each digits target run (min. steps apply).
+        seeds: how many seeds every comparison is repeated with.
+    """
+
+    source_per_class: int
+    source_epochs: int
+    lab_labels_per_class: int
+    lab_steps: int
+    digit_labels_per_class: tuple[int, ...]
+    digit_epochs: int
+    seeds: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -179,6 +202,7 @@ class Settings:
         evaluation: notebook 09's values (``EvaluationSettings``).
         generalization: notebook 06's epochs and shift severities (a ``GeneralizationSettings``).
         fine_tune: notebook 08's values (``FineTuneSettings``).
+        limits: notebook 14's values (``LimitsSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -199,6 +223,7 @@ class Settings:
     evaluation: EvaluationSettings
     generalization: GeneralizationSettings
     fine_tune: FineTuneSettings
+    limits: LimitsSettings
     seed: int = 42
 
 
@@ -242,6 +267,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
+        limits=LimitsSettings(source_per_class=150, source_epochs=3, lab_labels_per_class=5, lab_steps=40,
+                              digit_labels_per_class=(1, 5, 50), digit_epochs=30, seeds=2),
     ),
     "quick": Settings(
         name="quick",
@@ -282,6 +309,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
+        limits=LimitsSettings(source_per_class=600, source_epochs=5, lab_labels_per_class=10, lab_steps=150,
+                              digit_labels_per_class=(1, 2, 5, 10, 20, 40, 75), digit_epochs=60, seeds=5),
     ),
     "full": Settings(
         name="full",
@@ -323,6 +352,8 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
+        limits=LimitsSettings(source_per_class=2000, source_epochs=10, lab_labels_per_class=10, lab_steps=300,
+                              digit_labels_per_class=(1, 2, 5, 10, 20, 40, 75), digit_epochs=100, seeds=10),
     ),
 }
 

@@ -31,6 +31,7 @@ NEEDS: dict[int, Needs] = {
                        "Xception")),  # Xception: the exercise
     8: Needs(FLOWERS, ("MobileNetV2",)),
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
+    15: Needs(FLOWERS, ("MobileNetV2",)),
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)

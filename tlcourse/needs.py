@@ -35,6 +35,7 @@ NEEDS: dict[int, Needs] = {
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
     10: Needs(("imdb_reviews",)),  # KerasHub presets: settings.nlp.*_preset
     11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: settings.speech
+    15: Needs(FLOWERS, ("MobileNetV2",)),
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)

@@ -244,6 +244,9 @@ class SpeechSettings:
     frames: int
     encoder_preset: str | None
     epochs: int
+
+
+@dataclass(frozen=True)
 class LimitsSettings:
     """Notebook 14's values (when transfer learning does not help), all offline.
 

@@ -247,29 +247,6 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
-class LimitsSettings:
-    """Notebook 14's values (when transfer learning does not help), all offline.
-
-    Attributes:
-        source_per_class: images per source shape for the lab's source models.
-        source_epochs: epochs of each lab source model.
-        lab_labels_per_class: labelled target images per shape in the near/far-source comparison.
-        lab_steps: training steps of each lab target run.
-        digit_labels_per_class: label budgets of the digits sweep (classes 5–9), smallest first.
-        digit_epochs: epochs of the digits source model and of each digits target run (min. steps apply).
-        seeds: how many seeds every comparison is repeated with.
-    """
-
-    source_per_class: int
-    source_epochs: int
-    lab_labels_per_class: int
-    lab_steps: int
-    digit_labels_per_class: tuple[int, ...]
-    digit_epochs: int
-    seeds: int
-
-
-@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -296,7 +273,6 @@ class Settings:
         healthcare: notebook 13's values (``HealthcareSettings``).
         nlp: notebook 10's values (``NlpSettings``).
         speech: notebook 11's values (``SpeechSettings``).
-        limits: notebook 14's values (``LimitsSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -321,7 +297,6 @@ class Settings:
     healthcare: HealthcareSettings
     nlp: NlpSettings
     speech: SpeechSettings
-    limits: LimitsSettings
     seed: int = 42
 
 
@@ -373,8 +348,6 @@ PROFILES: dict[str, Settings] = {
                       batch_size=16, learning_rate=5e-5),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2),
-        limits=LimitsSettings(source_per_class=150, source_epochs=3, lab_labels_per_class=5, lab_steps=40,
-                              digit_labels_per_class=(1, 5, 50), digit_epochs=30, seeds=2),
     ),
     "quick": Settings(
         name="quick",
@@ -423,8 +396,6 @@ PROFILES: dict[str, Settings] = {
                       epochs=1, batch_size=32, learning_rate=5e-5),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15),
-        limits=LimitsSettings(source_per_class=600, source_epochs=5, lab_labels_per_class=10, lab_steps=150,
-                              digit_labels_per_class=(1, 2, 5, 10, 20, 40, 75), digit_epochs=60, seeds=5),
     ),
     "full": Settings(
         name="full",
@@ -474,8 +445,6 @@ PROFILES: dict[str, Settings] = {
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
                               frames=100, encoder_preset="whisper_base_en", epochs=20),
-        limits=LimitsSettings(source_per_class=2000, source_epochs=10, lab_labels_per_class=10, lab_steps=300,
-                              digit_labels_per_class=(1, 2, 5, 10, 20, 40, 75), digit_epochs=100, seeds=10),
     ),
 }
 

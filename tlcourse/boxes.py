@@ -49,7 +49,7 @@ def sanitise_boxes(boxes: tf.Tensor) -> tf.Tensor:
 
     Mock data (smoke) draws random boxes, some upside down; real labels pass unchanged. Works in a
     ``tf.data`` map. Example:
-        >>> sanitise_boxes(tf.constant([0.8, 0.1, 0.2, 0.3])).numpy().round(2).tolist()
+        >>> sanitise_boxes(tf.constant([0.8, 0.1, 0.2, 0.3])).numpy().round(2).tolist()  # doctest: +SKIP
         [0.2, 0.1, 0.8, 0.3]
     """
     boxes = tf.convert_to_tensor(boxes, dtype=tf.float32)
@@ -70,7 +70,7 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
     the examples read (``None``: all). Returns ``(train_ds, val_ds, test_ds, num_classes)``, batched.
 
     Example:
-        >>> train_ds, val_ds, test_ds, num_classes = load_pet_boxes(settings, 96, 16)
+        >>> train_ds, val_ds, test_ds, num_classes = load_pet_boxes(settings, 96, 16)  # doctest: +SKIP
     """
     import tensorflow_datasets as tfds
 
@@ -111,7 +111,7 @@ def box_report(name: str, true_boxes, predicted_boxes, threshold: float = 0.5) -
     """Print and return mean IoU and the share of boxes with IoU ≥ ``threshold``.
 
     Example:
-        >>> box_report("demo", [[0, 0, 1, 1]], [[0, 0, 1, 1]])["mean_iou"]
+        >>> box_report("demo", [[0, 0, 1, 1]], [[0, 0, 1, 1]])["mean_iou"]  # doctest: +SKIP
         1.0
     """
     scores = iou(true_boxes, predicted_boxes)
@@ -125,7 +125,7 @@ def plot_boxes(images, true_boxes, predicted_boxes=None, columns: int = 4):
     """Show images with true boxes (green) and, if given, predicted boxes (red, dashed).
 
     Example:
-        >>> figure = plot_boxes(images, true_boxes, predicted_boxes)
+        >>> figure = plot_boxes(images, true_boxes, predicted_boxes)  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle

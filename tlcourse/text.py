@@ -50,7 +50,7 @@ def load_imdb(settings: Settings, train_count: int, test_count: int) -> TextSpli
 
     Example:
         >>> splits = load_imdb(tlcourse.get_settings("smoke"), 16, 8)  # doctest: +SKIP
-        >>> splits.train_texts.shape
+        >>> splits.train_texts.shape  # doctest: +SKIP
         (16,)
     """
     import tensorflow_datasets as tfds

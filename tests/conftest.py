@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots must never open a window in the test suite
 
 import tlcourse  # noqa: E402,F401  (sets the cache folders: see the module docstring)
+
+
+@pytest.fixture
+def restore_determinism():
+    """``setup()`` switches on TensorFlow op determinism process-wide; switch it off again."""
+    yield
+    from tensorflow.python.framework import config as tf_config
+
+    if hasattr(tf_config, "disable_op_determinism"):
+        tf_config.disable_op_determinism()

@@ -121,3 +121,33 @@ def test_check_flags_and_format_fixes(tmp_path):
     assert nbtidy.main(["format"], folder=tmp_path) == 0
     assert nbtidy.main(["check"], folder=tmp_path) == 0
     assert copy.read_text() == source.read_text(), "format did not restore the committed notebook"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_quick_time_is_the_measured_one(path):
+    """Each overview lists the time per profile; its `quick` line is generated from the benchmark."""
+    overview = next((cell for cell in json.loads(path.read_text())["cells"]
+                     if nbtidy.TIME_HEADING in "".join(cell["source"])), None)
+    assert overview is not None, f"{path.name}: the overview needs a '{nbtidy.TIME_HEADING}' list"
+    assert nbtidy.quick_bullet(path) in "".join(overview["source"]).split("\n"), (
+        f"{path.name}: its `quick` time is not the one benchmarks/quick_times.json holds. {FIX}")
+
+
+def test_quick_time_bullet_replaces_an_old_estimate():
+    path = ROOT / "notebooks" / "03_how_transfer_learning_works.ipynb"
+    old = (f"{nbtidy.TIME_HEADING}\n- `smoke` (offline test run): under a minute.\n"
+           f"{nbtidy.QUICK_BULLET} about 4 minutes — an\n  *estimate* typed by hand.\n- `full` (GPU): minutes.")
+    new = nbtidy.with_quick_time(old, path).split("\n")
+    assert new == [nbtidy.TIME_HEADING, "- `smoke` (offline test run): under a minute.", nbtidy.quick_bullet(path),
+                   "- `full` (GPU): minutes."]
+    assert nbtidy.with_quick_time("no time list here", path) == "no time list here"
+
+
+def test_readme_course_table_shows_the_measured_quick_times():
+    readme = nbtidy.README.read_text(encoding="utf-8")
+    assert nbtidy.readme_text(readme) == readme, f"README's quick column differs from the measurements. {FIX}"
+    rows = [line for line in readme.split("\n") if line.startswith("| ") and "](notebooks/" in line]
+    for row in rows:
+        path = ROOT / row.split("](", 1)[1].split(")", 1)[0]
+        minutes = nbtidy.quick_minutes(path)
+        assert row.endswith(f" | {minutes:.1f} min |" if minutes is not None else " | not measured |"), row

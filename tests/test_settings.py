@@ -15,16 +15,6 @@ from tlcourse.settings import PROFILES, get_settings, profile_name, setup
 VALID = ["full", "quick", "smoke"]
 
 
-@pytest.fixture
-def restore_determinism():
-    """``setup()`` switches on TensorFlow op determinism process-wide; switch it off again."""
-    yield
-    from tensorflow.python.framework import config as tf_config
-
-    if hasattr(tf_config, "disable_op_determinism"):
-        tf_config.disable_op_determinism()
-
-
 # --- get_settings -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", VALID)

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from tlcourse.checks import check_int, check_text
-from tlcourse.settings import Settings
+from tlcourse.settings import OFFLINE_TIMING_ENV, Settings, offline_timing
 
 SAMPLE_RATE = 16_000
 # Whisper's log-mel frames are 10 ms apart: 1 s of audio is 100 frames.
@@ -112,6 +112,13 @@ def log_mels(waves: np.ndarray, *, frames: int, batch_size: int = 64) -> np.ndar
 
 
 TINY_ENCODER = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32)
+PRESET_SIZES: dict[str, dict[str, int]] = {
+    "whisper_tiny_en": dict(vocabulary_size=51_864, num_layers=4, num_heads=6, hidden_dim=384,
+                            intermediate_dim=1_536),
+}
+"""``WhisperBackbone`` arguments of the presets the quick profile uses, for offline timing runs only
+(see ``tlcourse.settings.offline_timing``): 37,184,256 trainable parameters, as KerasHub's preset list
+states for whisper_tiny_en (``tests/test_audio.py`` checks)."""
 
 
 def whisper_encoder(preset: str | None, *, tiny: dict[str, Any] | None = None) -> keras.Model:
@@ -129,6 +136,12 @@ def whisper_encoder(preset: str | None, *, tiny: dict[str, Any] | None = None) -
 
     from tlcourse.downloads import download_guard
 
+    if preset is not None and offline_timing():  # benchmarks/profile_times.py: real size, random weights
+        if preset not in PRESET_SIZES:
+            raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
+                             f"size in tlcourse.audio.PRESET_SIZES ({sorted(PRESET_SIZES)}). Fix: add its "
+                             "WhisperBackbone arguments there.")
+        preset, tiny = None, PRESET_SIZES[preset]
     if preset is None:
         tiny = TINY_ENCODER if tiny is None else tiny
         if not isinstance(tiny, dict) or not tiny:

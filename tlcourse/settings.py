@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass
 
 PROFILE_ENV = "TLCOURSE_PROFILE"
+OFFLINE_TIMING_ENV = "TLCOURSE_OFFLINE_TIMING"
+TIMING_MOCK_EXAMPLES = 3_670  # tf_flowers' size (oxford_iiit_pet's train split: 3,680)
 
 
 @dataclass(frozen=True)
@@ -524,14 +526,35 @@ def get_settings(profile: str | None = None) -> Settings:
         True
     """
     if profile is None:
-        return PROFILES[profile_name()]
+        return _for_timing(PROFILES[profile_name()])
     if not isinstance(profile, str):
         raise TypeError(f"profile={profile!r} is a {type(profile).__name__}: expected a profile name, one of "
                         f"{sorted(PROFILES)}. Fix: e.g. get_settings('quick'), or leave it out.")
     name = profile.strip().lower()  # like TLCOURSE_PROFILE: " Quick " means "quick"
     if name not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}. Choose one of {sorted(PROFILES)}.")
-    return PROFILES[name]
+    return _for_timing(PROFILES[name])
+
+
+def offline_timing() -> bool:
+    """True while ``benchmarks/profile_times.py`` times a profile offline (``TLCOURSE_OFFLINE_TIMING=1``).
+
+    Then ``quick`` and ``full`` keep their sizes, epochs and counts but load nothing: ``weights=None``,
+    mock data with ``TIMING_MOCK_EXAMPLES`` examples, KerasHub models built from arguments at their
+    presets' real sizes (random weights). Compute cost does not depend on weight values, so the
+    wall time is the profile's; the accuracies are meaningless. Never set it for learning.
+
+    Example:
+        >>> offline_timing()
+        False
+    """
+    return os.environ.get(OFFLINE_TIMING_ENV, "").strip() == "1"
+
+
+def _for_timing(settings: Settings) -> Settings:
+    if settings.name == "smoke" or not offline_timing():
+        return settings
+    return dataclasses.replace(settings, weights=None, mock_data=True, mock_examples=TIMING_MOCK_EXAMPLES)
 
 
 def setup(profile: str | None = None, seed: int | None = None, verbose: bool = True) -> Settings:
@@ -578,6 +601,9 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
     cache_problem = point_keras_cache()  # Keras imported before tlcourse: move its cache folder
     if cache_problem:
         warnings.warn(cache_problem, stacklevel=2)
+    if verbose and offline_timing() and settings.name != "smoke":
+        print(f"*** {OFFLINE_TIMING_ENV}=1: timing run of {settings.name}'s sizes with random weights and mock data. "
+              "The accuracies below mean nothing; unset it to learn. ***")
     if verbose:
         print(
             f"tlcourse {__version__} · Python {platform.python_version()} · TensorFlow "

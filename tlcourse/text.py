@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import check_int, check_text
-from tlcourse.settings import Settings
+from tlcourse.settings import OFFLINE_TIMING_ENV, Settings, offline_timing
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -114,6 +114,18 @@ def build_vocabulary(texts: Any, max_words: int = 5000) -> list[str]:
     return list(SPECIAL_TOKENS) + words
 
 
+_BERT_TINY = dict(vocabulary_size=30_522, num_layers=2, num_heads=2, hidden_dim=128, intermediate_dim=512)
+PRESET_SIZES: dict[str, dict[str, int]] = {
+    "bert_tiny_en_uncased": _BERT_TINY,
+    "bert_tiny_en_uncased_sst2": _BERT_TINY,
+    "bert_small_en_uncased": dict(vocabulary_size=30_522, num_layers=4, num_heads=8, hidden_dim=512,
+                                  intermediate_dim=2_048),
+}
+"""``BertBackbone`` arguments of the course's presets, for offline timing runs only (see
+``tlcourse.settings.offline_timing``). Each gives exactly the parameter count KerasHub's preset list
+states (4,385,920 for the tiny ones, 28,763,648 for small; ``tests/test_text.py`` checks)."""
+
+
 def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: int,
                           vocabulary_texts: Any = None, num_classes: int = 2,
                           tiny_size: dict[str, int] | None = None) -> Any:
@@ -152,6 +164,12 @@ def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: i
                 preset, sequence_length=sequence_length)
             return keras_hub.models.BertTextClassifier.from_preset(
                 preset, num_classes=num_classes, preprocessor=preprocessor)
+    if offline_timing():  # benchmarks/profile_times.py: the preset's real size, random weights
+        if preset not in PRESET_SIZES:
+            raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
+                             f"size in tlcourse.text.PRESET_SIZES ({sorted(PRESET_SIZES)}). Fix: add its "
+                             "BertBackbone arguments there.")
+        tiny_size = PRESET_SIZES[preset]
     if vocabulary_texts is None:
         raise ValueError("vocabulary_texts=None in smoke: the tiny BERT needs texts for its vocabulary. "
                          "Fix: pass vocabulary_texts=splits.train_texts.")

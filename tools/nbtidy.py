@@ -12,7 +12,10 @@ Rules:
 - nbformat 4.5 with unique cell ids (existing ids are kept);
 - JSON with sorted keys, indent 1, a final newline;
 - the "Open in Colab" badge in the first cell and the Colab install cell are generated from
-  ``[tool.tlcourse]`` in pyproject.toml (repository and branch), so they can't drift.
+  ``[tool.tlcourse]`` in pyproject.toml (repository and branch), so they can't drift;
+- the `quick` bullet under "**Time per profile**" and the quick column of README's course table are
+  generated from ``benchmarks/quick_times.json`` (written by ``benchmarks/profile_times.py --write``),
+  so no notebook states a time that was not measured.
 """
 
 from __future__ import annotations
@@ -32,6 +35,58 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 SOLUTION_TITLE = "# @title Solution"
 KEPT_CELL_METADATA = ("jupyter", "cellView")
 FOLDED = {"cellView": "form", "jupyter": {"source_hidden": True}}
+TIME_HEADING = "**Time per profile**"
+QUICK_BULLET = "- `quick` (CPU laptop):"
+TIMES_FILE = ROOT / "benchmarks" / "quick_times.json"
+README = ROOT / "README.md"
+
+
+def quick_minutes(path: Path) -> float | None:
+    """The measured quick time of notebook ``path`` in minutes, or None (not measured yet)."""
+    if not TIMES_FILE.exists():
+        return None
+    return json.loads(TIMES_FILE.read_text(encoding="utf-8"))["notebooks"].get(path.stem)
+
+
+def quick_bullet(path: Path) -> str:
+    """The generated `quick` line of a notebook's "Time per profile" list."""
+    from tlcourse.course import lesson_for
+    from tlcourse.needs import NEEDS
+
+    minutes = quick_minutes(path)
+    if minutes is None:
+        return f"{QUICK_BULLET} not measured yet (`python benchmarks/profile_times.py --notebooks {path.name[:2]}`)."
+    downloads = "after the one-off downloads" if lesson_for(path.name).number in NEEDS else "(it downloads nothing)"
+    return (f"{QUICK_BULLET} **{minutes:.1f} min** on 2 CPU cores {downloads}, measured by "
+            "`benchmarks/profile_times.py` (offline: the profile's sizes, epochs and counts, random weights).")
+
+
+def with_quick_time(source: str, path: Path) -> str:
+    """``source`` (a markdown cell) with its `quick` time bullet regenerated; other cells unchanged."""
+    if TIME_HEADING not in source:
+        return source
+    lines, out, skipping = source.split("\n"), [], False
+    for line in lines:
+        if skipping and line.startswith("  "):
+            continue  # the old bullet's continuation lines
+        skipping = line.startswith(QUICK_BULLET)
+        out.append(quick_bullet(path) if skipping else line)
+    return "\n".join(out)
+
+
+def readme_text(text: str) -> str:
+    """README ``text`` with the quick column of the course table regenerated from the measurements."""
+    out = []
+    for line in text.split("\n"):
+        cells = line.split(" | ")
+        link = cells[1] if len(cells) >= 4 and line.startswith("| ") else ""
+        if "](notebooks/" in link:
+            path = Path(link.split("](", 1)[1].rstrip(")"))
+            minutes = quick_minutes(path)
+            cells[-1] = (f"{minutes:.1f} min |" if minutes is not None else "not measured |")
+            line = " | ".join(cells)
+        out.append(line)
+    return "\n".join(out)
 
 
 def is_solution(cell: dict) -> bool:
@@ -80,6 +135,8 @@ def tidy(notebook: dict, path: Path) -> dict:
         if index == 0 and cell["cell_type"] == "markdown":
             source = "\n".join(badge_line(path) if BADGE_SVG in line else line
                                for line in source.split("\n"))
+        if cell["cell_type"] == "markdown":
+            source = with_quick_time(source, path)
         if cell["cell_type"] == "code" and source.startswith(INSTALL_MARKER):
             source = install_cell_source(path)
         cell_id = cell.get("id")
@@ -125,6 +182,12 @@ def main(argv: list[str], folder: Path = NOTEBOOKS) -> int:
             changed.append(path)
             if argv[0] == "format":
                 path.write_text(text)
+    if folder == NOTEBOOKS:
+        readme = README.read_text(encoding="utf-8")
+        if readme_text(readme) != readme:
+            changed.append(README)
+            if argv[0] == "format":
+                README.write_text(readme_text(readme), encoding="utf-8")
     verb = "reformatted" if argv[0] == "format" else "needs `make format`"
     for path in changed:
         print(f"{path}: {verb}")

@@ -1,0 +1,81 @@
+"""The offline timing switch of benchmarks/profile_times.py (TLCOURSE_OFFLINE_TIMING=1).
+
+It must keep a profile's sizes, epochs and counts, load nothing, build KerasHub models at their
+presets' real sizes, and stay off unless asked for: a learner never gets random weights in quick.
+"""
+
+import numpy as np
+import pytest
+
+import tlcourse
+from tlcourse.settings import OFFLINE_TIMING_ENV, TIMING_MOCK_EXAMPLES, offline_timing
+
+
+def test_off_by_default_quick_loads_real_weights_and_data(monkeypatch):
+    monkeypatch.delenv(OFFLINE_TIMING_ENV, raising=False)
+    assert not offline_timing()
+    quick = tlcourse.get_settings("quick")
+    assert quick.weights == "imagenet" and not quick.mock_data
+
+
+@pytest.mark.parametrize("value", ["0", "", "yes", "true"])
+def test_only_the_value_1_switches_it_on(monkeypatch, value):
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, value)
+    assert not offline_timing()
+    assert tlcourse.get_settings("quick").weights == "imagenet"
+
+
+def test_timing_keeps_the_profile_sizes_but_loads_nothing(monkeypatch):
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
+    real = tlcourse.settings.PROFILES["quick"]
+    timed = tlcourse.get_settings("quick")
+    assert (timed.weights, timed.mock_data, timed.mock_examples) == (None, True, TIMING_MOCK_EXAMPLES)
+    assert timed.name == "quick"
+    for field in ("image_size", "batch_size", "train_examples_per_class", "epochs_scratch", "epochs_head",
+                  "lab", "little_data", "choosing", "nlp", "speech", "robotics", "healthcare"):
+        assert getattr(timed, field) == getattr(real, field), field
+    assert tlcourse.get_settings("smoke") == tlcourse.settings.PROFILES["smoke"]
+
+
+def test_setup_warns_loudly_in_a_timing_run(monkeypatch, capsys, restore_determinism):
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
+    tlcourse.setup("quick")
+    assert "timing run" in capsys.readouterr().out
+
+
+def test_bert_presets_are_built_at_their_real_size(monkeypatch):
+    keras_hub = pytest.importorskip("keras_hub")
+    from tlcourse.text import PRESET_SIZES
+
+    counts = {"bert_tiny_en_uncased": 4_385_920, "bert_small_en_uncased": 28_763_648}  # KerasHub's preset list
+    for preset, expected in counts.items():
+        size = PRESET_SIZES[preset]
+        assert keras_hub.models.BertBackbone(max_sequence_length=512, **size).count_params() == expected
+
+
+def test_timing_builds_the_bert_classifier_offline(monkeypatch):
+    pytest.importorskip("keras_hub")
+    from tlcourse.text import build_bert_classifier
+
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
+    texts = ["a good film", "a bad film"]
+    model = build_bert_classifier(tlcourse.get_settings("quick"), "bert_tiny_en_uncased", sequence_length=16,
+                                  vocabulary_texts=texts)
+    assert model.backbone.hidden_dim == 128 and model.backbone.num_layers == 2
+    assert model.predict(texts, verbose=0).shape == (2, 2)
+    with pytest.raises(ValueError, match="PRESET_SIZES"):
+        build_bert_classifier(tlcourse.get_settings("quick"), "bert_large_en", sequence_length=16,
+                              vocabulary_texts=texts)
+
+
+def test_whisper_tiny_is_built_at_its_real_size(monkeypatch):
+    pytest.importorskip("keras_hub")
+    from tlcourse.audio import whisper_encoder
+
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
+    encoder = whisper_encoder("whisper_tiny_en")
+    assert encoder(np.zeros((1, 100, 80), "float32")).shape == (1, 50, 384)
+    backbone_trainable = sum(int(np.prod(w.shape)) for w in encoder.trainable_weights)
+    assert backbone_trainable < 37_184_256  # the encoder half of whisper_tiny_en (37,184,256 in all)
+    with pytest.raises(ValueError, match="PRESET_SIZES"):
+        whisper_encoder("whisper_large_v3")

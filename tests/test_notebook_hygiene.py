@@ -151,3 +151,11 @@ def test_readme_course_table_shows_the_measured_quick_times():
         path = ROOT / row.split("](", 1)[1].split(")", 1)[0]
         minutes = nbtidy.quick_minutes(path)
         assert row.endswith(f" | {minutes:.1f} min |" if minutes is not None else " | not measured |"), row
+
+
+def test_install_cell_holds_colabs_versions_as_colab_check_does():
+    """The install cell pins what tools/colab_check.sh pins when it proves nothing is replaced."""
+    script = (ROOT / "tools" / "colab_check.sh").read_text()
+    assert f"grep -iE '{nbtidy.COLAB_PINS_PATTERN}'" in script
+    cell = nbtidy.install_cell_source(ROOT / "notebooks" / "10_applications_nlp_bert.ipynb")
+    assert "-c /tmp/colab-pins.txt" in cell and '"tlcourse[hub] @ git+' in cell

@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))  # tlcourse.course (the course map) names each not
 NOTEBOOKS = ROOT / "notebooks"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 INSTALL_MARKER = "# Colab only: install the course helpers"
+COLAB_PINS_PATTERN = "^(tensorflow|keras|tensorflow-datasets|tf-keras|protobuf|numpy)=="  # as tools/colab_check.sh
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 SOLUTION_TITLE = "# @title Solution"
 KEPT_CELL_METADATA = ("jupyter", "cellView")
@@ -115,10 +116,12 @@ def install_cell_source(path: Path) -> str:
     extras = lesson_for(path.name).extras
     package = f"tlcourse[{','.join(extras)}]" if extras else "tlcourse"
     return (
-        f"{INSTALL_MARKER} (Colab's TensorFlow and Keras stay as they are).\n"
+        f"{INSTALL_MARKER}, holding Colab's TensorFlow, Keras, tfds, NumPy and protobuf\n"
+        "# fixed as constraints: pip may add packages but never replaces these (tools/colab_check.sh checks it).\n"
         "import sys\n"
         'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "{package} @ git+https://github.com/{repo}.git@{branch}"'
+        f"    !pip freeze | grep -iE '{COLAB_PINS_PATTERN}' > /tmp/colab-pins.txt\n"
+        f'    %pip install -q -c /tmp/colab-pins.txt "{package} @ git+https://github.com/{repo}.git@{branch}"'
     )
 
 

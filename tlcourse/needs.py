@@ -33,8 +33,8 @@ NEEDS: dict[int, Needs] = {
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
-    10: Needs(("imdb_reviews",)),  # KerasHub presets: settings.nlp.*_preset
-    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: settings.speech
+    10: Needs(("imdb_reviews",)),  # KerasHub presets: PRESETS below
+    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: PRESETS below
     15: Needs(FLOWERS, ("MobileNetV2",)),
 }
 # KerasHub presets per lesson, as attribute paths into the profile's settings (the names differ by
@@ -99,7 +99,7 @@ def presets(notebooks: Iterable[int] | None = None, profile: str = "quick") -> l
 
 
 def _checked(notebooks: Iterable[int] | None, profile: str, default: Mapping[int, object]) -> list[int]:
-    """Return ``notebooks`` (``None``: the keys of ``default``) sorted, each once, after checking them and ``profile``."""
+    """Check ``notebooks`` and ``profile``; return the numbers (``None``: ``default``'s keys) sorted, each once."""
     from tlcourse.course import COURSE_MAP
 
     check_choice("profile", profile, ("quick", "full"),

@@ -45,9 +45,9 @@ KAGGLE_SCHEME = "kaggle://"
 
 PREFETCH_FIX = (
     "Fix: check the connection (a proxy needs HTTPS_PROXY set; a firewall may block "
-    "storage.googleapis.com), then run this command again — it resumes where it stopped. On a slow "
-    f"line, allow longer pauses: `export {STALL_TIMEOUT_ENV}=300`. To work without these downloads, "
-    "run the course offline with `export TLCOURSE_PROFILE=smoke`."
+    f"storage.googleapis.com or, for KerasHub presets, {PRESET_HOST}), then run this command again — it "
+    f"resumes where it stopped. On a slow line, allow longer pauses: `export {STALL_TIMEOUT_ENV}=300`. "
+    "To work without these downloads, run the course offline with `export TLCOURSE_PROFILE=smoke`."
 )
 
 

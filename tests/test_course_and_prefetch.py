@@ -10,6 +10,7 @@ import pytest
 from tlcourse import prefetch
 from tlcourse.course import COURSE_MAP
 from tlcourse.downloads import DownloadError
+from tlcourse.needs import presets
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -28,18 +29,22 @@ def test_prefetch_reports_each_failure_and_exits_nonzero(monkeypatch, capsys):
 
     monkeypatch.setattr(prefetch, "prefetch_dataset", offline)
     monkeypatch.setattr(prefetch, "prefetch_weights", offline)
-    assert prefetch.main(["prefetch", "--datasets", "tf_flowers", "--backbones", "MobileNetV2@160"]) == 1
+    monkeypatch.setattr(prefetch, "prefetch_preset", offline)
+    assert prefetch.main(["prefetch", "--datasets", "tf_flowers", "--backbones", "MobileNetV2@160",
+                          "--presets", "bert_tiny_en_uncased"]) == 1
     captured = capsys.readouterr()
-    assert captured.err.count("✗") == 2 and "no network" in captured.err
-    assert "0 of 2 ready." in captured.out
+    assert captured.err.count("✗") == 3 and "no network" in captured.err
+    assert "0 of 3 ready." in captured.out
 
 
 def test_prefetch_succeeds_when_every_job_does(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(prefetch, "prefetch_dataset", lambda name: calls.append(name))
     monkeypatch.setattr(prefetch, "prefetch_weights", lambda name, size: calls.append((name, size)))
+    monkeypatch.setattr(prefetch, "prefetch_preset", lambda name: calls.append(f"preset {name}"))
     assert prefetch.main(["prefetch"]) == 0
-    assert sorted(map(str, calls)) == sorted(map(str, list(prefetch.DATASETS) + list(prefetch.WEIGHTS)))
+    hub = {f"preset {name}" for profile in ("quick", "full") for name in presets(profile=profile)}
+    assert sorted(map(str, calls)) == sorted(map(str, list(prefetch.DATASETS) + list(prefetch.WEIGHTS) + sorted(hub)))
     assert f"{len(calls)} of {len(calls)} ready." in capsys.readouterr().out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tlcourse import doctor, prefetch
+from tlcourse.needs import presets
 
 
 def offline() -> None:
@@ -23,6 +24,7 @@ def by_name(checks):
 def caches(tmp_path, monkeypatch):
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub"))
     return tmp_path
 
 
@@ -31,6 +33,10 @@ def fill(tmp_path):
     models.mkdir(parents=True)
     for backbone, size in prefetch.WEIGHTS:
         (models / doctor.weight_file(backbone, size)).touch()
+    for name in set(presets(profile="quick")) | set(presets(profile="full")):  # kagglehub's layout
+        folder = doctor.preset_folder(prefetch.preset_handle(name), str(tmp_path / "kagglehub"))
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
 
 
 def test_every_prefetched_backbone_has_a_weight_file_name():
@@ -50,12 +56,21 @@ def test_empty_cache_says_not_cached_and_names_prefetch(caches):
         assert not check.ok and check.needed and "not cached" in check.detail
         assert check.fix == "python -m tlcourse prefetch"
     assert "✗ weights MobileNetV2 @ 160 px" in doctor.format_report(list(checks.values()))
+    bert = checks["preset bert_tiny_en_uncased"]
+    assert not bert.ok and bert.needed and "not cached" in bert.detail
+    assert bert.fix == "python -m tlcourse prefetch --notebooks 10 --profile quick"
+    assert checks["preset whisper_tiny_en"].fix == "python -m tlcourse prefetch --notebooks 11 --profile quick"
+    assert "preset whisper_base_en" not in checks  # full's
+    ten = checks["notebook 10"]
+    assert not ten.ok and "bert_tiny_en_uncased_sst2" in ten.detail
+    assert ten.fix == "python -m tlcourse prefetch --notebooks 10 --profile quick"
 
 
 def test_smoke_profile_does_not_need_downloads(caches):
     checks = doctor.report("smoke", network=offline, tfds_dir=str(caches / "tfds"),
                            keras_home=str(caches / "keras"), is_prepared=lambda name, folder: False)
-    downloads = [check for check in checks if check.name.startswith(("dataset", "weights"))]
+    downloads = [check for check in checks if check.name.startswith(("dataset", "weights", "preset"))]
+    assert any(check.name.startswith("preset") for check in downloads)
     assert downloads and all(not check.ok and not check.needed for check in downloads)
     assert all("not needed in smoke" in check.detail for check in downloads)
     assert by_name(checks)["network"].mark == "!"
@@ -77,6 +92,9 @@ def test_filled_cache_shows_ready(caches):
         assert named[f"dataset {name}"].ok
     for backbone, size in prefetch.WEIGHTS:
         assert named[f"weights {backbone} @ {size} px"].ok
+    for name in presets(profile="quick"):
+        assert named[f"preset {name}"].ok and named[f"preset {name}"].detail == "cached"
+    assert named["notebook 10"].ok and named["notebook 11"].ok, named["notebook 11"]
     assert named["network"].ok
     assert named["profile"].detail == "quick"
 
@@ -141,3 +159,74 @@ def test_report_says_per_notebook_what_is_missing_and_the_command_for_it(tmp_pat
     three = checks["notebook 03"]
     assert not three.ok and "ResNet50@224" in three.detail and "MobileNetV2" not in three.detail
     assert three.fix == "python -m tlcourse prefetch --notebooks 03 --profile quick"
+
+
+def test_a_preset_folder_without_config_json_is_not_cached(caches):
+    folder = doctor.preset_folder(prefetch.preset_handle("whisper_tiny_en"), str(caches / "kagglehub"))
+    folder.mkdir(parents=True)  # an interrupted download
+    checks = by_name(doctor.report("quick", network=online, is_prepared=lambda name, folder: True))
+    assert not checks["preset whisper_tiny_en"].ok
+    (folder / "config.json").write_text("{}")
+    checks = by_name(doctor.report("quick", network=online, is_prepared=lambda name, folder: True))
+    assert checks["preset whisper_tiny_en"].ok
+    assert doctor.preset_folder("kaggle://keras/bert/keras/bert_tiny_en_uncased/3", "c").parts[-3:] == (
+        "keras", "bert_tiny_en_uncased", "3")
+    with pytest.raises(ValueError, match="versioned"):
+        doctor.preset_folder("keras/bert/keras/bert_tiny_en_uncased", "c")
+
+
+def test_without_keras_hub_presets_say_so_and_do_not_crash(caches, monkeypatch):
+    def no_hub(name):
+        raise ModuleNotFoundError("no keras_hub", name="keras_hub")
+
+    monkeypatch.setattr(prefetch, "preset_handle", no_hub)
+    checks = doctor.report("quick", network=online, is_prepared=lambda name, folder: True)
+    named = by_name(checks)
+    bert = named["preset bert_tiny_en_uncased"]
+    assert bert.mark == "!" and bert.detail == "needs keras-hub" and bert.fix == doctor.HUB_FIX
+    ten = named["notebook 10"]
+    assert ten.mark == "!" and "keras-hub" in ten.detail and ten.fix.startswith(doctor.HUB_FIX)
+    assert "! preset bert_tiny_en_uncased: needs keras-hub" in doctor.format_report(checks)
+
+
+def test_prefetch_preset_downloads_the_registry_handle_and_marks_each_file(caches, monkeypatch):
+    import kagglehub
+    import keras_hub
+    from kagglehub.cache import Cache
+    from kagglehub.handle import parse_model_handle
+
+    handle = keras_hub.models.Backbone.presets["bert_tiny_en_uncased"]["kaggle_handle"].removeprefix("kaggle://")
+    assert handle.startswith("keras/bert/keras/bert_tiny_en_uncased/")
+    hosts, asked = [], []
+    folder = doctor.preset_folder(handle, str(caches / "kagglehub"))
+
+    def fake_download(wanted, path=None):
+        asked.append((wanted, path))
+        (folder / "assets").mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        (folder / "assets" / "vocabulary.txt").write_text("[PAD]")
+        return str(folder)
+
+    monkeypatch.setattr(kagglehub, "model_download", fake_download)
+    monkeypatch.setattr(prefetch, "require_network", lambda what, host: hosts.append(host))
+    prefetch.prefetch_preset("bert_tiny_en_uncased")
+    assert asked == [(handle, None)] and hosts == [prefetch.PRESET_HOST]
+    cache = Cache()  # from_preset asks kagglehub for one file at a time: each must count as cached
+    for path in ("config.json", "assets/vocabulary.txt"):
+        assert cache.load_from_cache(parse_model_handle(handle), path) == str(folder / path)
+    assert by_name(doctor.report("quick", network=online, is_prepared=lambda name, folder: True))[
+        "preset bert_tiny_en_uncased"].ok
+
+
+def test_prefetch_preset_refuses_unknown_names_and_names_the_hub_fix(caches, monkeypatch, capsys):
+    with pytest.raises(ValueError, match="bert_tiny_en_uncasd.*not a KerasHub preset"):
+        prefetch.prefetch_preset("bert_tiny_en_uncasd")
+    with pytest.raises(ValueError, match="e.g. bert_tiny_en_uncased"):
+        prefetch.preset_handle("no_such_preset")
+    monkeypatch.setitem(__import__("sys").modules, "keras_hub", None)  # as if not installed
+    with pytest.raises(ImportError, match=r'pip install "tlcourse\[hub\]"'):
+        prefetch.preset_handle("bert_tiny_en_uncased")
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", "unchanged")  # restored after the test (--data-dir sets it)
+    assert prefetch.main(["prefetch", "--data-dir", str(caches), "--notebooks", "03", "--datasets",
+                          "--backbones", "--presets", "bert_tiny_en_uncased"]) == 1  # a failure, not a crash
+    assert 'pip install "tlcourse[hub]"' in capsys.readouterr().err

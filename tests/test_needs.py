@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,7 +11,8 @@ import pytest
 
 from tlcourse.course import COURSE_MAP
 from tlcourse.models import BACKBONES
-from tlcourse.needs import NEEDS, plan
+from tlcourse import prefetch
+from tlcourse.needs import NEEDS, PRESETS, plan, presets
 from tlcourse.prefetch import DATASETS, WEIGHTS
 from tlcourse.settings import get_settings
 
@@ -38,6 +40,27 @@ def loaded_by(code: str) -> tuple[set[str], set[str]]:
     return datasets, backbones & set(BACKBONES)
 
 
+def _preset_fields() -> dict[str, set[str]]:
+    """``{field: {"group.field", ...}}`` for every ``*_preset`` field of the settings groups."""
+    found: dict[str, set[str]] = {}
+    settings = get_settings("quick")
+    for group in dataclasses.fields(settings):
+        value = getattr(settings, group.name)
+        if dataclasses.is_dataclass(value):
+            for field in dataclasses.fields(value):
+                if field.name.endswith("_preset"):
+                    found.setdefault(field.name, set()).add(f"{group.name}.{field.name}")
+    return found
+
+
+def presets_loaded_by(code: str) -> tuple[set[str], set[str]]:
+    """Settings paths of the ``*_preset`` attributes a notebook's code reads, and the presets it names."""
+    fields = _preset_fields()
+    paths = set().union(*(fields[name] for name in re.findall(r"\.(\w+_preset)\b", code) if name in fields))
+    names = set(re.findall(r"from_preset\(\s*[\"']([\w.-]+)[\"']", code))
+    return paths, names
+
+
 AVAILABLE = [lesson for lesson in COURSE_MAP if lesson.available]
 
 
@@ -55,9 +78,58 @@ def test_plan_covers_what_each_notebook_loads(lesson):
         f"[{lesson.number}] forgets: prefetch would leave them out")
 
 
+@pytest.mark.parametrize("lesson", AVAILABLE, ids=lambda lesson: lesson.filename)
+def test_presets_cover_what_each_notebook_loads(lesson):
+    paths, names = presets_loaded_by(_code(lesson))
+    planned = set(PRESETS.get(lesson.number, ()))
+    assert paths <= planned, (
+        f"{lesson.filename} reads {sorted(paths - planned)}, which tlcourse.needs.PRESETS[{lesson.number}] "
+        "forgets: prefetch would leave those presets out")
+    resolved = set(presets([lesson.number], "quick")) | set(presets([lesson.number], "full"))
+    assert names <= resolved, (
+        f"{lesson.filename} loads {sorted(names - resolved)} with from_preset, which no settings path in "
+        f"tlcourse.needs.PRESETS[{lesson.number}] resolves to")
+
+
 def test_the_scanner_sees_what_it_should():
     datasets, backbones = loaded_by('DATASET = "tf_flowers"\nbase = keras.applications.ResNet50(weights=w)')
     assert datasets == {"tf_flowers"} and backbones == {"ResNet50"}
+    paths, names = presets_loaded_by('NLP = settings.nlp\nm = build(NLP.backbone_preset)\n'
+                                     'd = keras_hub.models.DFineObjectDetector.from_preset("dfine_nano_coco")')
+    assert paths == {"nlp.backbone_preset"} and names == {"dfine_nano_coco"}
+
+
+def test_presets_follow_the_profile():
+    assert presets([10, 11], "quick") == ["bert_tiny_en_uncased", "bert_tiny_en_uncased_sst2", "whisper_tiny_en"]
+    assert presets([11, 10], "full") == ["bert_small_en_uncased", "bert_tiny_en_uncased_sst2", "whisper_base_en"]
+    assert presets([3, 3], "quick") == [] and presets([], "full") == []
+    every = presets(profile="quick")
+    assert len(every) == len(set(every)) and get_settings("quick").robotics.detector_preset in every
+    with pytest.raises(ValueError, match="no notebook 42"):
+        presets([42])
+    with pytest.raises(ValueError, match="smoke downloads nothing"):
+        presets([10], "smoke")
+
+
+def test_default_prefetch_covers_every_notebooks_plan(tmp_path, monkeypatch):
+    done: dict[str, list] = {"dataset": [], "weights": [], "preset": []}
+    monkeypatch.setattr(prefetch, "prefetch_dataset", lambda name: done["dataset"].append(name))
+    monkeypatch.setattr(prefetch, "prefetch_weights", lambda name, size: done["weights"].append((name, size)))
+    monkeypatch.setattr(prefetch, "prefetch_preset", lambda name: done["preset"].append(name))
+    for variable in ("TFDS_DATA_DIR", "KERAS_HOME", "KAGGLEHUB_CACHE", "TLCOURSE_DATA_DIR"):
+        monkeypatch.setenv(variable, "unchanged")  # restored after the test (--data-dir sets them)
+    assert prefetch.main(["prefetch", "--data-dir", str(tmp_path)]) == 0
+    for profile in PROFILES:
+        datasets, weights = plan(profile=profile)
+        assert set(datasets) <= set(done["dataset"]) and set(weights) <= set(done["weights"])
+        for lesson in AVAILABLE:
+            assert set(presets([lesson.number], profile)) <= set(done["preset"]), (lesson.filename, profile)
+    assert len(done["preset"]) == len(set(done["preset"]))
+
+    done["preset"].clear()
+    assert prefetch.main(["prefetch", "--data-dir", str(tmp_path), "--notebooks", "11", "--profile", "full",
+                          "--presets", "bert_tiny_en_uncased"]) == 0
+    assert done["preset"] == ["bert_tiny_en_uncased"]  # --presets replaces the plan's list
 
 
 def test_default_prefetch_lists_are_the_union_of_the_plans():

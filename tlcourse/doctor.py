@@ -8,6 +8,7 @@ is ready, 1 otherwise. It downloads nothing and waits at most ``NETWORK_TIMEOUT`
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import shutil
 import socket
 import sys
@@ -64,6 +65,27 @@ def weight_file(backbone: str, image_size: int) -> str:
     """
     check_choice("backbone", backbone, WEIGHT_FILES, fix="add the backbone to tlcourse.doctor.WEIGHT_FILES")
     return WEIGHT_FILES[backbone].format(size=image_size)
+
+
+def preset_folder(handle: str, cache: str) -> Path:
+    """Return the folder kagglehub keeps model ``handle`` in under ``cache`` (its ``KAGGLEHUB_CACHE``).
+
+    kagglehub's layout: ``<cache>/models/<owner>/<model>/<framework>/<variation>/<version>``.
+
+    Example:
+        >>> preset_folder("keras/bert/keras/bert_tiny_en_uncased/3", "data/kagglehub").as_posix()
+        'data/kagglehub/models/keras/bert/keras/bert_tiny_en_uncased/3'
+    """
+    parts = check_text("handle", handle).removeprefix("kaggle://").split("/")
+    if len(parts) != 5 or not all(parts):
+        raise ValueError(f"handle={handle!r} is not a versioned Kaggle model handle: expected "
+                         "owner/model/framework/variation/version, e.g. 'keras/bert/keras/bert_tiny_en_uncased/3'.")
+    return Path(cache, "models", *parts)
+
+
+def kagglehub_cache_dir() -> str:
+    """Return the folder kagglehub downloads into: ``$KAGGLEHUB_CACHE``, else ``~/.cache/kagglehub``."""
+    return os.environ.get("KAGGLEHUB_CACHE") or str(Path.home() / ".cache" / "kagglehub")
 
 
 def supported_ranges() -> dict[str, str]:
@@ -127,27 +149,32 @@ def _version_check(distribution: str, specifier: str) -> Check:
 
 def report(profile: str | None = None, *, network: Callable[[], None] | None = None,
            tfds_dir: str | None = None, keras_home: str | None = None,
-           is_prepared: Callable[[str, str | None], bool] | None = None) -> list[Check]:
+           is_prepared: Callable[[str, str | None], bool] | None = None,
+           kagglehub_cache: str | None = None) -> list[Check]:
     """Check the installation, caches and network for ``profile`` (default: the active one).
 
-    ``network`` raises ``OSError`` when offline (default :func:`check_network`); ``tfds_dir`` and
-    ``keras_home`` default to the course's cache folders; ``is_prepared(name, tfds_dir)`` says
-    whether a TFDS dataset is ready (default: ``tfds.builder(...).is_prepared()``).
+    ``network`` raises ``OSError`` when offline (default :func:`check_network`); ``tfds_dir``,
+    ``keras_home`` and ``kagglehub_cache`` default to the course's cache folders;
+    ``is_prepared(name, tfds_dir)`` says whether a TFDS dataset is ready (default:
+    ``tfds.builder(...).is_prepared()``). A KerasHub preset counts as cached when its kagglehub
+    folder holds ``config.json``.
 
     Example:
         >>> [check.name for check in report("smoke")][:2]  # doctest: +SKIP
         ['Python', 'tensorflow']
     """
     from tlcourse.course import COURSE_MAP
-    from tlcourse.needs import plan
+    from tlcourse.needs import PRESETS, plan, presets
     from tlcourse.paths import configure_caches, keras_cache_dir, tfds_data_dir
-    from tlcourse.prefetch import DATASETS, WEIGHTS
+    from tlcourse.prefetch import DATASETS, WEIGHTS, preset_handle
     from tlcourse.settings import PROFILES, profile_name
 
     caches = configure_caches()
     profile = profile_name() if profile is None else check_choice("profile", profile, PROFILES)
     tfds_dir = tfds_data_dir() if tfds_dir is None else check_text("tfds_dir", tfds_dir)
     keras_home = keras_cache_dir() if keras_home is None else check_text("keras_home", keras_home)
+    kagglehub_cache = kagglehub_cache_dir() if kagglehub_cache is None else check_text(
+        "kagglehub_cache", kagglehub_cache)
     downloads_needed = profile != "smoke"
     not_needed = "" if downloads_needed else " — not needed in smoke"
 
@@ -198,19 +225,50 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
                             "" if ok else PREFETCH_COMMAND, needed=downloads_needed))
 
     plan_profile = "quick" if profile == "smoke" else profile  # smoke downloads nothing: show quick's needs
+
+    def prefetch_fix(numbers: Sequence[int]) -> str:
+        listed = ",".join(f"{number:02d}" for number in numbers)
+        return f"{PREFETCH_COMMAND} --notebooks {listed} --profile {plan_profile}"
+
+    hub_missing = False
+    for name in presets(None, plan_profile):
+        users = [number for number in PRESETS if name in presets([number], plan_profile)]
+        try:
+            folder = preset_folder(preset_handle(name), kagglehub_cache)
+        except ImportError:
+            hub_missing = True
+            checks.append(Check(f"preset {name}", False, "needs keras-hub", HUB_FIX, needed=False))
+            continue
+        except ValueError as error:  # a keras-hub that does not know the preset
+            ready[("preset", name)] = False
+            missing += 1
+            checks.append(Check(f"preset {name}", False, str(error).split(":")[0], "pip install -U keras-hub",
+                                needed=downloads_needed))
+            continue
+        ok = ready[("preset", name)] = (folder / "config.json").is_file()
+        missing += not ok
+        checks.append(Check(f"preset {name}", ok, ("cached" if ok else f"not cached ({folder})") + (
+            "" if ok else not_needed), "" if ok else prefetch_fix(users), needed=downloads_needed))
+
     for lesson in COURSE_MAP:
         if not lesson.available:
             continue
         datasets, weights = plan([lesson.number], plan_profile)
+        names = presets([lesson.number], plan_profile)
         absent = [name for name in datasets if not (ready[name] if name in ready else prepared(name, tfds_dir))]
         absent += [f"{backbone}@{size}" for backbone, size in weights if not (
             ready[(backbone, size)] if (backbone, size) in ready
             else (Path(keras_home) / "models" / weight_file(backbone, size)).is_file())]
+        only_hub = hub_missing and bool(names) and not absent  # keras-hub is optional: "!", not "✗"
+        absent += ["keras-hub"] if hub_missing and names else []
+        absent += [name for name in names if not ready.get(("preset", name), False)]
         detail = (f"ready for {plan_profile}" if not absent else f"needs {', '.join(absent)} for {plan_profile}"
-                  + not_needed) if datasets or weights else "downloads nothing"
-        checks.append(Check(f"notebook {lesson.number:02d}", not absent, detail,
-                            "" if not absent else f"python -m tlcourse prefetch --notebooks {lesson.number:02d} "
-                            f"--profile {plan_profile}", needed=downloads_needed))
+                  + not_needed) if datasets or weights or names else "downloads nothing"
+        fix = "" if not absent else prefetch_fix([lesson.number])
+        if hub_missing and names:
+            fix = f"{HUB_FIX}, then {fix}"
+        checks.append(Check(f"notebook {lesson.number:02d}", not absent, detail, fix,
+                            needed=downloads_needed and not only_hub))
 
     try:
         (network or check_network)()

@@ -1,12 +1,12 @@
 """What each notebook downloads in ``quick`` and ``full``: the plan behind ``prefetch --notebooks``.
 
 One entry per lesson number that downloads anything. ``tests/test_needs.py`` reads every notebook's
-code and fails if it loads a dataset or a backbone that its entry here forgets.
+code and fails if it loads a dataset, a backbone or a KerasHub preset that its entry here forgets.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tlcourse.checks import check_choice, check_int
@@ -33,9 +33,16 @@ NEEDS: dict[int, Needs] = {
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
-    10: Needs(("imdb_reviews",)),  # KerasHub presets: settings.nlp.*_preset
-    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: settings.speech
+    10: Needs(("imdb_reviews",)),  # KerasHub presets: PRESETS below
+    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: PRESETS below
     15: Needs(FLOWERS, ("MobileNetV2",)),
+}
+# KerasHub presets per lesson, as attribute paths into the profile's settings (the names differ by
+# profile; ``None`` means the profile loads no preset there). 12: the detector preset the lesson shows.
+PRESETS: dict[int, tuple[str, ...]] = {
+    10: ("nlp.backbone_preset", "nlp.zero_shot_preset"),
+    11: ("speech.encoder_preset",),
+    12: ("robotics.detector_preset",),
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)
@@ -51,21 +58,13 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
         >>> plan([3], "quick")
         (['tf_flowers'], [('MobileNetV2', 160), ('ResNet50', 224)])
     """
-    from tlcourse.course import COURSE_MAP
     from tlcourse.settings import get_settings
 
-    check_choice("profile", profile, ("quick", "full"),
-                 fix="smoke downloads nothing; prefetch for 'quick' (CPU) or 'full' (GPU)")
-    numbers = sorted(NEEDS) if notebooks is None else list(notebooks)
-    known = [lesson.number for lesson in COURSE_MAP]
-    for number in numbers:
-        check_int("notebook", number, minimum=0, fix=f"use lesson numbers from the course map: {known}")
-        if number not in known:
-            raise ValueError(f"There is no notebook {number:02d}. The course map has {known}.")
+    numbers = _checked(notebooks, profile, default=NEEDS)
     image_size = get_settings(profile).image_size
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
-    for number in sorted(set(numbers)):
+    for number in numbers:
         needs = NEEDS.get(number, Needs())
         datasets += [name for name in needs.datasets if name not in datasets]
         for backbone in needs.backbones:
@@ -73,3 +72,42 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
             if item not in weights:
                 weights.append(item)
     return datasets, weights
+
+
+def presets(notebooks: Iterable[int] | None = None, profile: str = "quick") -> list[str]:
+    """Return the KerasHub presets ``notebooks`` (default: all) load in ``profile``, in course order.
+
+    Each name appears once; a setting that is ``None`` in the profile adds nothing.
+
+    Example:
+        >>> presets([10, 11], "quick")
+        ['bert_tiny_en_uncased', 'bert_tiny_en_uncased_sst2', 'whisper_tiny_en']
+    """
+    from tlcourse.settings import get_settings
+
+    numbers = _checked(notebooks, profile, default=PRESETS)
+    settings = get_settings(profile)
+    names: list[str] = []
+    for number in numbers:
+        for path in PRESETS.get(number, ()):
+            value: object = settings
+            for attribute in path.split("."):
+                value = getattr(value, attribute)
+            if value is not None and value not in names:
+                names.append(str(value))
+    return names
+
+
+def _checked(notebooks: Iterable[int] | None, profile: str, default: Mapping[int, object]) -> list[int]:
+    """Check ``notebooks`` and ``profile``; return the numbers (``None``: ``default``'s keys) sorted, each once."""
+    from tlcourse.course import COURSE_MAP
+
+    check_choice("profile", profile, ("quick", "full"),
+                 fix="smoke downloads nothing; prefetch for 'quick' (CPU) or 'full' (GPU)")
+    numbers = sorted(default) if notebooks is None else list(notebooks)
+    known = [lesson.number for lesson in COURSE_MAP]
+    for number in numbers:
+        check_int("notebook", number, minimum=0, fix=f"use lesson numbers from the course map: {known}")
+        if number not in known:
+            raise ValueError(f"There is no notebook {number:02d}. The course map has {known}.")
+    return sorted(set(numbers))

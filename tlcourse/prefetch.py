@@ -1,8 +1,8 @@
 """Download everything the course needs ahead of time: ``python -m tlcourse prefetch``.
 
-Run it once while online (before a class, before a flight). Datasets go to ``TFDS_DATA_DIR``
-and weights to ``KERAS_HOME`` — the course's ``data/`` folder in a clone. Later runs find them
-there and download nothing.
+Run it once while online (before a class, before a flight). Datasets go to ``TFDS_DATA_DIR``,
+weights to ``KERAS_HOME`` and KerasHub presets to ``KAGGLEHUB_CACHE`` — the course's ``data/``
+folder in a clone. Later runs find them there and download nothing.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tlcourse.checks import check_int, check_text
+from tlcourse.doctor import HUB_FIX
 from tlcourse.downloads import STALL_TIMEOUT_ENV, DownloadError, download_guard, require_network
 from tlcourse.paths import DATA_ENV
 
@@ -36,12 +38,16 @@ WEIGHTS = (
     ("Xception", 224),  # 07 exercise
 )
 
+# kagglehub downloads presets from this host (require_network checks it before a download).
+PRESET_HOST = "api.kaggle.com"
+KAGGLE_SCHEME = "kaggle://"
+
 
 PREFETCH_FIX = (
     "Fix: check the connection (a proxy needs HTTPS_PROXY set; a firewall may block "
-    "storage.googleapis.com), then run this command again — it resumes where it stopped. On a slow "
-    f"line, allow longer pauses: `export {STALL_TIMEOUT_ENV}=300`. To work without these downloads, "
-    "run the course offline with `export TLCOURSE_PROFILE=smoke`."
+    f"storage.googleapis.com or, for KerasHub presets, {PRESET_HOST}), then run this command again — it "
+    f"resumes where it stopped. On a slow line, allow longer pauses: `export {STALL_TIMEOUT_ENV}=300`. "
+    "To work without these downloads, run the course offline with `export TLCOURSE_PROFILE=smoke`."
 )
 
 
@@ -71,17 +77,68 @@ def prefetch_weights(backbone: str, image_size: int) -> None:
     build_backbone(backbone, image_size, weights="imagenet")
 
 
+def preset_handle(name: str) -> str:
+    """Return KerasHub preset ``name``'s Kaggle handle without the scheme, from KerasHub's registry.
+
+    Raises ``ModuleNotFoundError`` naming the fix when keras-hub is not installed, and
+    ``ValueError`` for a name the installed KerasHub does not know.
+
+    Example:
+        >>> preset_handle("bert_tiny_en_uncased")  # doctest: +SKIP
+        'keras/bert/keras/bert_tiny_en_uncased/3'
+    """
+    check_text("name", name, fix='pass a KerasHub preset name, e.g. "bert_tiny_en_uncased"')
+    try:
+        import keras_hub
+    except ImportError as error:
+        raise ModuleNotFoundError(f"KerasHub presets (here {name!r}) need keras-hub, which is not installed. "
+                                  f"Fix: {HUB_FIX}", name="keras_hub") from error
+    registry = keras_hub.models.Backbone.presets
+    if name not in registry:
+        examples = ", ".join(sorted(key for key in registry if key.startswith(("bert_tiny", "whisper_tiny"))))
+        raise ValueError(f"name={name!r} is not a KerasHub preset that the installed keras-hub knows: expected "
+                         f"a name from keras_hub.models.Backbone.presets (e.g. {examples}). Fix: check the "
+                         "spelling, or upgrade keras-hub for a newer preset.")
+    handle = str(registry[name]["kaggle_handle"])
+    return handle.removeprefix(KAGGLE_SCHEME)
+
+
+def prefetch_preset(name: str) -> None:
+    """Download KerasHub preset ``name`` into ``$KAGGLEHUB_CACHE`` (no-op when present).
+
+    kagglehub downloads the whole model folder, then each file is marked complete as well:
+    ``from_preset`` asks kagglehub for one file at a time and, offline, finds only files with
+    their own completion marker.
+    """
+    handle = preset_handle(name)  # first: it names the fix when keras-hub (and kagglehub with it) is missing
+    import kagglehub
+    from kagglehub.cache import Cache
+    from kagglehub.handle import parse_model_handle
+
+    what = f"the KerasHub preset {name}"
+    parsed = parse_model_handle(handle)
+    cache = Cache()
+    if cache.load_from_cache(parsed) is None:
+        require_network(what, PRESET_HOST)
+    with download_guard(what):
+        folder = Path(kagglehub.model_download(handle))
+    for file in folder.rglob("*"):
+        if file.is_file():
+            cache.mark_as_complete(parsed, file.relative_to(folder).as_posix())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m tlcourse prefetch [--notebooks 03,05] [--profile quick] [--data-dir DIR]``.
 
     Without options it downloads what every notebook needs in ``quick`` and ``full``.
-    ``--datasets`` / ``--backbones`` replace the plan's lists (each item verified by tfds / Keras).
+    ``--datasets`` / ``--backbones`` / ``--presets`` replace the plan's lists (each item verified by
+    tfds / Keras / KerasHub's registry).
     ``python -m tlcourse doctor`` says what is ready and what is not (``tlcourse.doctor``).
     """
     summary = __doc__.split("\n")[0].replace("``", "")  # no reST markup in --help
     parser = argparse.ArgumentParser(prog="python -m tlcourse", description=summary)
     commands = parser.add_subparsers(dest="command", required=True)
-    fetch = commands.add_parser("prefetch", help="download the course's datasets and weights")
+    fetch = commands.add_parser("prefetch", help="download the course's datasets, weights and KerasHub presets")
     fetch.add_argument("--notebooks", default=None,
                        help="only what these notebooks need, e.g. 03,05 (default: every notebook)")
     fetch.add_argument("--profile", choices=("quick", "full"), default=None,
@@ -92,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     fetch.add_argument("--datasets", nargs="*", default=None, help="TFDS names (replaces the plan's)")
     fetch.add_argument("--backbones", nargs="*", default=None,
                        help="NAME@SIZE items, e.g. MobileNetV2@160 ResNet50@224 (replaces the plan's)")
+    fetch.add_argument("--presets", nargs="*", default=None,
+                       help="KerasHub preset names, e.g. bert_tiny_en_uncased (replaces the plan's)")
     commands.add_parser("doctor", help="say what is ready and what is not, with the fixes")
     args = parser.parse_args(argv)
     if args.command == "doctor":
@@ -99,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor_main()
 
-    from tlcourse.needs import plan
+    from tlcourse.needs import plan, presets
     from tlcourse.paths import configure_caches, folder_size, use_data_dir
 
     notebooks = None
@@ -110,15 +169,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"--notebooks takes lesson numbers separated by commas, e.g. 03,05; got {args.notebooks!r}")
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
+    hub_presets: list[str] = []
     for profile in [args.profile] if args.profile else ["quick", "full"]:
         try:
             planned_datasets, planned_weights = plan(notebooks, profile)
+            planned_presets = presets(notebooks, profile)
         except ValueError as error:
             parser.error(str(error))
         datasets += [name for name in planned_datasets if name not in datasets]
         weights += [item for item in planned_weights if item not in weights]
+        hub_presets += [name for name in planned_presets if name not in hub_presets]
     if args.datasets is not None:
         datasets = list(args.datasets)
+    if args.presets is not None:
+        hub_presets = list(args.presets)
     backbones = [f"{b}@{s}" for b, s in weights] if args.backbones is None else list(args.backbones)
 
     caches = use_data_dir(args.data_dir) if args.data_dir else configure_caches()
@@ -131,6 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not size.isdigit():
             parser.error(f"--backbones takes NAME@SIZE items such as MobileNetV2@224, got {item!r}")
         jobs.append((f"weights {name} @ {size} px", prefetch_weights, (name, int(size))))
+    jobs += [(f"preset {name}", prefetch_preset, (name,)) for name in hub_presets]
     for number, (label, job, job_args) in enumerate(jobs, start=1):
         print(f"[{number}/{len(jobs)}] … {label}", flush=True)  # tfds and Keras draw the progress bars
         try:
@@ -138,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DownloadError as error:  # its own fix says "run prefetch": give this command's fix
             failures += 1
             print(f"✗ {label}: {error.reason}", file=sys.stderr)
-        except (ValueError, TypeError) as error:
+        except (ValueError, TypeError, ImportError) as error:  # ImportError: keras-hub missing
             failures += 1
             print(f"✗ {label}: {error}", file=sys.stderr)
         else:

@@ -97,6 +97,9 @@ def test_train_digits_target_rejects_bad_input_before_training():
     with pytest.raises(ValueError, match="steps=1.*Fix"):
         limits.train_digits_target("fine-tuned", base, x_train=tasks.x_pool, y_train=tasks.y_pool,
                                    x_test=tasks.x_test, y_test=tasks.y_test, steps=1)
+    with pytest.raises(ValueError, match="no Dense layers"):
+        limits.train_digits_target("scratch", lab.build_base(32), x_train=tasks.x_pool, y_train=tasks.y_pool,
+                                   x_test=tasks.x_test, y_test=tasks.y_test, steps=5)
     with pytest.raises(ValueError, match="equal length"):
         limits.train_digits_target("frozen", base, x_train=tasks.x_pool, y_train=tasks.y_pool[:3],
                                    x_test=tasks.x_test, y_test=tasks.y_test, steps=5)

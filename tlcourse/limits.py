@@ -243,8 +243,12 @@ def train_digits_target(method: str, source_base: keras.Model, *, x_train: np.nd
     learning_rate = DIGITS_LEARNING_RATES[method]
     x_train = (np.asarray(x_train, dtype=np.float32) * input_scale)
     x_test = (np.asarray(x_test, dtype=np.float32) * input_scale)
+    units = [layer.units for layer in source_base.layers if isinstance(layer, layers.Dense)]
+    if not units:
+        raise ValueError(f"source_base {source_base.name!r} has no Dense layers: expected a digits base. "
+                         "Fix: pass source_model.get_layer('digits_base') or build_digits_base(...).")
     if method == "scratch":
-        base = build_digits_base(seed=seed, units=[layer.units for layer in source_base.layers[1:]])
+        base = build_digits_base(seed=seed, units=units)  # the same layer sizes, fresh weights
     else:
         base = copy_base(source_base)
         base.trainable = False

@@ -85,7 +85,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
            "tissue and X-ray images far from ImageNet: frozen vs fine-tuned vs scratch", True,
            article_de="Anwendungen von Transfer Learning"),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
-           "easy targets, distant sources, plenty of data and negative transfer, measured", False,
+           "easy targets, distant sources, plenty of data and negative transfer, measured", True,
            article_de="Transfer Learning ist keine Universallösung"),
     Lesson(15, "scaling_out", "Appendix: scaling out",
            "the same fine-tuning under tf.distribute: several GPUs, TPUs, several machines", True),

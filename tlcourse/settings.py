@@ -249,6 +249,49 @@ class SpeechSettings:
 
 
 @dataclass(frozen=True)
+class LimitsSettings:
+    """Notebook 14's values (when transfer learning does not help): the lab's sources and sweeps, digits.
+
+    Read them as ``settings.limits.seeds`` and so on.
+
+    Attributes:
+        source_per_class: images per class of the near (shapes) and far (noise textures) sources.
+        source_epochs: passes over them when pretraining either source.
+        memorised_per_class: images per class of the source trained on shuffled labels (small, so
+            that the network can memorise them)...
+        memorised_epochs: ...in this many passes.
+        few_labels: labels per target shape in the near-vs-far comparison.
+        labels_per_class: label budgets of the lab sweep where scratch may catch up, smallest first;
+            the largest one is also where negative transfer is measured.
+        seeds: seeds of every lab comparison (at least 2: the verdicts need a noise estimate).
+        target_epochs: lab step budget: this many passes over the labelled images...
+        min_target_steps: ...but at least this many steps (``tlcourse.lab.step_budget``).
+        test_per_class: lab target test images per shape.
+        digits_labels_per_class: label budgets of the digits target (digits 5–9), smallest first.
+        digits_seeds: seeds of the digits comparison (at least 2).
+        digits_source_epochs: passes over the source digits (0–4) when pretraining.
+        digits_epochs: digits step budget: this many passes over the labelled images...
+        digits_min_steps: ...but at least this many steps.
+    """
+
+    source_per_class: int
+    source_epochs: int
+    memorised_per_class: int
+    memorised_epochs: int
+    few_labels: int
+    labels_per_class: tuple[int, ...]
+    seeds: int
+    target_epochs: int
+    min_target_steps: int
+    test_per_class: int
+    digits_labels_per_class: tuple[int, ...]
+    digits_seeds: int
+    digits_source_epochs: int
+    digits_epochs: int
+    digits_min_steps: int
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every value a profile sets. Read them as ``settings.image_size`` and so on.
 
@@ -275,6 +318,7 @@ class Settings:
         healthcare: notebook 13's values (``HealthcareSettings``).
         nlp: notebook 10's values (``NlpSettings``).
         speech: notebook 11's values (``SpeechSettings``).
+        limits: notebook 14's values (``LimitsSettings``).
         seed: the seed ``setup()`` passes to ``keras.utils.set_random_seed``.
     """
 
@@ -299,6 +343,7 @@ class Settings:
     healthcare: HealthcareSettings
     nlp: NlpSettings
     speech: SpeechSettings
+    limits: LimitsSettings
     seed: int = 42
 
 
@@ -350,6 +395,10 @@ PROFILES: dict[str, Settings] = {
                       batch_size=16, learning_rate=5e-5),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2),
+        limits=LimitsSettings(source_per_class=100, source_epochs=3, memorised_per_class=20, memorised_epochs=10,
+                            few_labels=10, labels_per_class=(10,), seeds=2, target_epochs=5, min_target_steps=20,
+                            test_per_class=30, digits_labels_per_class=(5,), digits_seeds=2,
+                            digits_source_epochs=5, digits_epochs=5, digits_min_steps=20),
     ),
     "quick": Settings(
         name="quick",
@@ -398,6 +447,10 @@ PROFILES: dict[str, Settings] = {
                       epochs=1, batch_size=32, learning_rate=5e-5),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15),
+        limits=LimitsSettings(source_per_class=1000, source_epochs=6, memorised_per_class=100, memorised_epochs=60,
+                            few_labels=10, labels_per_class=(3, 30, 300), seeds=3, target_epochs=10,
+                            min_target_steps=100, test_per_class=100, digits_labels_per_class=(1, 5, 20, 90),
+                            digits_seeds=5, digits_source_epochs=30, digits_epochs=20, digits_min_steps=100),
     ),
     "full": Settings(
         name="full",
@@ -447,6 +500,11 @@ PROFILES: dict[str, Settings] = {
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
                               frames=100, encoder_preset="whisper_base_en", epochs=20),
+        limits=LimitsSettings(source_per_class=3000, source_epochs=15, memorised_per_class=100, memorised_epochs=60,
+                            few_labels=10, labels_per_class=(1, 3, 10, 30, 100, 300, 1000, 3000), seeds=5,
+                            target_epochs=10, min_target_steps=200, test_per_class=300,
+                            digits_labels_per_class=(1, 5, 20, 90), digits_seeds=10, digits_source_epochs=30,
+                            digits_epochs=20, digits_min_steps=100),
     ),
 }
 

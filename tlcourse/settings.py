@@ -400,7 +400,7 @@ PROFILES: dict[str, Settings] = {
                                       pneumonia_train_examples=600, pneumonia_epochs=3),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
-                      epochs=1, batch_size=32, learning_rate=5e-5, seeds=2, min_steps=40),
+                      epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15),
     ),

@@ -55,16 +55,16 @@ def test_bert_presets_are_built_at_their_real_size(monkeypatch):
 
 def test_timing_builds_the_bert_classifier_offline(monkeypatch):
     pytest.importorskip("keras_hub")
-    from tlcourse.text import build_bert_classifier
+    from tlcourse.text import stand_in_classifier
 
     monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
     texts = ["a good film", "a bad film"]
-    model = build_bert_classifier(tlcourse.get_settings("quick"), "bert_tiny_en_uncased", sequence_length=16,
+    model = stand_in_classifier(tlcourse.get_settings("quick"), "bert_tiny_en_uncased", sequence_length=16,
                                   vocabulary_texts=texts)
     assert model.backbone.hidden_dim == 128 and model.backbone.num_layers == 2
     assert model.predict(texts, verbose=0).shape == (2, 2)
     with pytest.raises(ValueError, match="PRESET_SIZES"):
-        build_bert_classifier(tlcourse.get_settings("quick"), "bert_large_en", sequence_length=16,
+        stand_in_classifier(tlcourse.get_settings("quick"), "bert_large_en", sequence_length=16,
                               vocabulary_texts=texts)
 
 

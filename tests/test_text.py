@@ -1,10 +1,11 @@
-"""Tests of tlcourse.text (notebook 10): IMDB loading under mock data and the BERT builder."""
+"""Tests of tlcourse.text (notebook 10): IMDB loading under mock data, the offline BERT stand-in, the verdict."""
 
 import pytest
 
 import tlcourse
 from tlcourse.downloads import looks_like_download_failure
-from tlcourse.text import build_bert_classifier, build_vocabulary, load_imdb
+from tlcourse.little_data import training_batches
+from tlcourse.text import build_vocabulary, gap_verdict, load_imdb, stand_in_classifier
 
 SMOKE = tlcourse.get_settings("smoke")
 
@@ -36,18 +37,18 @@ def test_load_imdb_bad_counts(counts):
 def test_tiny_bert_classifier_predicts_two_logits():
     pytest.importorskip("keras_hub")
     texts = ["a good film", "a bad film"]
-    model = build_bert_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=texts)
+    model = stand_in_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=texts)
     assert model.predict(texts, verbose=0).shape == (2, 2)
 
 
 def test_bert_builder_bad_input():
     pytest.importorskip("keras_hub")
     with pytest.raises(ValueError, match="vocabulary_texts"):
-        build_bert_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16)
+        stand_in_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=None)
     with pytest.raises(ValueError):
-        build_bert_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=4, vocabulary_texts=["a"])
+        stand_in_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=4, vocabulary_texts=["a"])
     with pytest.raises(TypeError):
-        build_bert_classifier("smoke", "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=["a"])
+        stand_in_classifier("smoke", "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=["a"])
 
 
 def test_kagglehub_offline_error_is_a_download_failure():
@@ -56,3 +57,42 @@ def test_kagglehub_offline_error_is_a_download_failure():
                "/v1/models.ModelApiService/DownloadModelInstanceVersion (Caused by NameResolutionError("
                "\"Failed to resolve 'api.kaggle.com' ([Errno -2] Name or service not known)\"))")
     assert looks_like_download_failure(OSError(message))
+
+
+def test_stand_in_refuses_profiles_that_load_real_presets(monkeypatch):
+    pytest.importorskip("keras_hub")
+    monkeypatch.delenv("TLCOURSE_OFFLINE_TIMING", raising=False)
+    with pytest.raises(ValueError, match="from_preset"):
+        stand_in_classifier(tlcourse.get_settings("quick"), "bert_tiny_en_uncased", sequence_length=16,
+                            vocabulary_texts=["a"])
+
+
+def test_stand_in_trains_on_string_batches():
+    pytest.importorskip("keras_hub")
+    import keras
+    import numpy as np
+
+    texts, labels = np.array(["a good film", "a bad film", "good", "bad"]), np.array([1, 0, 1, 0])
+    model = stand_in_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=texts)
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(training_batches(texts, labels, 2, seed=0), steps_per_epoch=3, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 3
+
+
+def _summary(a_mean, b_mean, std):
+    return [{"method": "a", "budget": 50, "mean": a_mean, "std": std},
+            {"method": "b", "budget": 50, "mean": b_mean, "std": std}]
+
+
+@pytest.mark.parametrize("a_mean, b_mean, std, start", [
+    (0.8, 0.6, 0.01, "budget 50: a ahead"),
+    (0.6, 0.8, 0.01, "budget 50: b ahead"),
+    (0.62, 0.6, 0.05, "budget 50: within the spread"),
+])
+def test_gap_verdict_reads_the_gap_against_the_spread(a_mean, b_mean, std, start):
+    assert gap_verdict(_summary(a_mean, b_mean, std), "a", "b")[0].startswith(start)
+
+
+def test_gap_verdict_needs_both_methods():
+    with pytest.raises(ValueError, match="both"):
+        gap_verdict(_summary(0.7, 0.6, 0.0)[:1], "a", "b")

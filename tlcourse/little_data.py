@@ -132,12 +132,15 @@ def training_batches(inputs: np.ndarray, labels: np.ndarray, batch_size: int, *,
     """Shuffle ``(inputs, labels)`` with ``seed`` and repeat them as float32 batches, endlessly.
 
     For ``fit(..., steps_per_epoch=steps, epochs=1)``: the run makes exactly ``steps`` optimizer
-    steps, however few the examples. ``inputs`` may be images (uint8 0–255) or features.
+    steps, however few the examples. ``inputs`` may be images (uint8 0–255) or features (both
+    become float32), or strings such as reviews (kept as strings).
 
     Example:
         >>> batches = training_batches(np.zeros((5, 3)), np.zeros(5, "int64"), 4, seed=0)
         >>> [tuple(x.shape) for x, _ in batches.take(3)]
         [(4, 3), (4, 3), (4, 3)]
+        >>> next(iter(training_batches(np.array(["good", "bad"]), np.array([1, 0]), 2, seed=0)))[0].dtype
+        tf.string
     """
     inputs, labels = np.asarray(inputs), np.asarray(labels)
     checks.check_not_empty("inputs", inputs, fix="draw at least one example per class")
@@ -148,4 +151,7 @@ def training_batches(inputs: np.ndarray, labels: np.ndarray, batch_size: int, *,
     checks.check_int("seed", seed, minimum=0, fix="use e.g. seed=0")
     ds = tf.data.Dataset.from_tensor_slices((inputs, labels))
     ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True).repeat()
-    return ds.batch(batch_size).map(lambda x, y: (tf.cast(x, tf.float32), y)).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size)
+    if inputs.dtype.kind not in "USO":  # texts (notebook 10) stay strings
+        ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+    return ds.prefetch(tf.data.AUTOTUNE)

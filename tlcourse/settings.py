@@ -204,18 +204,21 @@ class NlpSettings:
 
     Attributes:
         backbone_preset: the KerasHub BERT preset fine-tuned and frozen (``bert_tiny_en_uncased``).
-        zero_shot_preset: a ready-made sentiment classifier preset (SST-2), used without training.
+        ready_made_preset: a ready-made sentiment classifier preset (trained on SST-2 movie sentences),
+            loaded with its own two-class head and used without IMDB training.
         train_count: training reviews (the largest label budget).
         test_count: test reviews every model is scored on.
         budgets: label budgets (training reviews) of the data-efficiency sweep.
         sequence_length: tokens per review, [CLS] and [SEP] included; attention costs grow with its square.
-        epochs: training epochs of every model.
+        epochs: passes over a budget's reviews (every model, every budget; see ``min_steps``).
         batch_size: reviews per batch.
         learning_rate: fine-tuning learning rate (the frozen head and scratch use 1e-3).
+        seeds: seeds of the sweep (each draws its own nested reviews and initialisation).
+        min_steps: fewest optimizer steps of any training run (``tlcourse.little_data.step_budget``).
     """
 
     backbone_preset: str
-    zero_shot_preset: str
+    ready_made_preset: str
     train_count: int
     test_count: int
     budgets: tuple[int, ...]
@@ -223,6 +226,8 @@ class NlpSettings:
     epochs: int
     batch_size: int
     learning_rate: float
+    seeds: int
+    min_steps: int
 
 
 @dataclass(frozen=True)
@@ -390,9 +395,9 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=1,
                                       pneumonia_train_examples=None, pneumonia_epochs=1),
-        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
-                      batch_size=16, learning_rate=5e-5),
+                      batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2),
         limits=LimitsSettings(source_per_class=100, source_epochs=3, memorised_per_class=20, memorised_epochs=10,
@@ -442,9 +447,9 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, epochs=3,
                                       pneumonia_train_examples=600, pneumonia_epochs=3),
-        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+        nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
-                      epochs=1, batch_size=32, learning_rate=5e-5),
+                      epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15),
         limits=LimitsSettings(source_per_class=1000, source_epochs=6, memorised_per_class=100, memorised_epochs=60,
@@ -495,9 +500,10 @@ PROFILES: dict[str, Settings] = {
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=10,
                                       pneumonia_train_examples=None, pneumonia_epochs=10),
-        nlp=NlpSettings(backbone_preset="bert_small_en_uncased", zero_shot_preset="bert_tiny_en_uncased_sst2",
+        nlp=NlpSettings(backbone_preset="bert_small_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
-                      sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5),
+                      sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5, seeds=3,
+                      min_steps=200),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
                               frames=100, encoder_preset="whisper_base_en", epochs=20),
         limits=LimitsSettings(source_per_class=3000, source_epochs=15, memorised_per_class=100, memorised_epochs=60,

@@ -1,8 +1,9 @@
-"""Notebook 10's text helpers: IMDB reviews as NumPy arrays and a BERT classifier per profile.
+"""Notebook 10's text helpers: IMDB reviews as NumPy arrays, the offline BERT stand-in, a verdict.
 
-In ``quick``/``full`` the classifier comes from a KerasHub preset (downloaded inside
-``download_guard``); in ``smoke`` it is a tiny ``BertBackbone`` built from arguments with a
-``BertTokenizer`` over an in-memory vocabulary, so the same classifier code runs offline.
+In ``quick``/``full`` notebook 10 itself loads its classifiers with
+``keras_hub.models.BertTextClassifier.from_preset`` (inside ``download_guard``); only ``smoke`` and
+offline timing runs use ``stand_in_classifier``: a ``BertBackbone`` built from arguments with a
+``BertTokenizer`` over an in-memory vocabulary, so the same notebook runs offline.
 ``keras_hub`` is imported inside the functions (it is the optional ``hub`` extra).
 """
 
@@ -126,32 +127,32 @@ PRESET_SIZES: dict[str, dict[str, int]] = {
 states (4,385,920 for the tiny ones, 28,763,648 for small; ``tests/test_text.py`` checks)."""
 
 
-def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: int,
-                          vocabulary_texts: Any = None, num_classes: int = 2,
-                          tiny_size: dict[str, int] | None = None) -> Any:
-    """Return a ``keras_hub.models.BertTextClassifier`` (backbone + preprocessor + new head).
+def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int, vocabulary_texts: Any,
+                        num_classes: int = 2, tiny_size: dict[str, int] | None = None) -> Any:
+    """Return the offline stand-in for ``BertTextClassifier.from_preset(preset)``: smoke and timing runs only.
 
-    In quick/full (``settings.mock_data`` False) it is ``BertTextClassifier.from_preset(preset)``
-    inside ``download_guard``; in smoke a ``BertBackbone`` built from arguments (``tiny_size``,
-    default 2 layers, hidden 32) with a ``BertTokenizer`` over ``build_vocabulary(vocabulary_texts)``.
-    A preset that already has a classification head (e.g. ``bert_tiny_en_uncased_sst2``) keeps it
-    when ``num_classes`` matches.
+    In quick/full the notebook itself calls ``keras_hub.models.BertTextClassifier.from_preset``
+    (that is the lesson); this builds what smoke can run without a download: a ``BertBackbone``
+    from arguments (``tiny_size``, default 2 layers, hidden 32; in an offline timing run the
+    preset's real size from ``PRESET_SIZES``) with random weights, a ``BertTokenizer`` over
+    ``build_vocabulary(vocabulary_texts)`` and a new ``num_classes`` head. It stands in for a
+    ready-made classifier too (e.g. ``bert_tiny_en_uncased_sst2``): same shapes, random head.
 
     Args:
-        settings: what ``tlcourse.setup()`` returned.
-        preset: a KerasHub preset name, e.g. ``"bert_tiny_en_uncased"``.
+        settings: what ``tlcourse.setup()`` returned; ``settings.mock_data`` must be True.
+        preset: the KerasHub preset it stands in for, e.g. ``"bert_tiny_en_uncased"``.
         sequence_length: tokens per review, [CLS] and [SEP] included.
-        vocabulary_texts: smoke only: texts for the in-memory vocabulary.
-        num_classes: classes of the new head.
-        tiny_size: smoke only: ``num_layers``, ``hidden_dim``, ``num_heads``, ``intermediate_dim``.
+        vocabulary_texts: texts for the in-memory vocabulary.
+        num_classes: classes of the head.
+        tiny_size: ``num_layers``, ``hidden_dim``, ``num_heads``, ``intermediate_dim``.
 
     Example:
-        >>> model = build_bert_classifier(settings, "bert_tiny_en_uncased", sequence_length=128,
-        ...                               vocabulary_texts=splits.train_texts)  # doctest: +SKIP
+        >>> model = stand_in_classifier(tlcourse.get_settings("smoke"), "bert_tiny_en_uncased",
+        ...                             sequence_length=16, vocabulary_texts=["a good film"])  # doctest: +SKIP
+        >>> model.predict(["a good film"], verbose=0).shape  # doctest: +SKIP
+        (1, 2)
     """
     import keras_hub
-
-    from tlcourse.downloads import download_guard
 
     _check_settings(settings)
     check_text("preset", preset, fix='pass a KerasHub preset name, e.g. "bert_tiny_en_uncased"')
@@ -159,11 +160,9 @@ def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: i
               fix="BERT reads 8 to 512 tokens; use e.g. 128")
     check_int("num_classes", num_classes, minimum=2, fix="sentiment has two classes")
     if not settings.mock_data:
-        with download_guard(f"the KerasHub preset {preset}"):
-            preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
-                preset, sequence_length=sequence_length)
-            return keras_hub.models.BertTextClassifier.from_preset(
-                preset, num_classes=num_classes, preprocessor=preprocessor)
+        raise ValueError(f"stand_in_classifier is for smoke and offline timing runs, and profile {settings.name!r} "
+                         "loads real presets. Fix: call keras_hub.models.BertTextClassifier.from_preset("
+                         f"{preset!r}, ...) inside tlcourse.downloads.download_guard, as notebook 10 does.")
     if offline_timing():  # benchmarks/profile_times.py: the preset's real size, random weights
         if preset not in PRESET_SIZES:
             raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
@@ -171,7 +170,7 @@ def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: i
                              "BertBackbone arguments there.")
         tiny_size = PRESET_SIZES[preset]
     if vocabulary_texts is None:
-        raise ValueError("vocabulary_texts=None in smoke: the tiny BERT needs texts for its vocabulary. "
+        raise ValueError("vocabulary_texts=None: the stand-in BERT needs texts for its vocabulary. "
                          "Fix: pass vocabulary_texts=splits.train_texts.")
     vocabulary = build_vocabulary(vocabulary_texts)
     size = {"num_layers": 2, "hidden_dim": 32, "num_heads": 2, "intermediate_dim": 64}
@@ -182,3 +181,34 @@ def build_bert_classifier(settings: Settings, preset: str, *, sequence_length: i
                                              max_sequence_length=max(sequence_length, 16), **size)
     return keras_hub.models.BertTextClassifier(backbone=backbone, preprocessor=preprocessor,
                                                num_classes=num_classes)
+
+
+def gap_verdict(summary: list[dict[str, Any]], first: str, second: str, x: str = "budget") -> list[str]:
+    """Say, per ``x`` value, whether ``first`` beat ``second`` by more than the seeds' spread.
+
+    ``summary`` is ``tlcourse.results.summarize_runs(rows, x=x)``. A gap counts only when the
+    difference of the means exceeds the spread, ``sqrt(std_first**2 + std_second**2)``; with a
+    single seed (std 0) every nonzero gap counts, so run several seeds before you trust it.
+
+    Example:
+        >>> summary = [{"method": "a", "budget": 50, "mean": 0.70, "std": 0.02},
+        ...            {"method": "b", "budget": 50, "mean": 0.60, "std": 0.03},
+        ...            {"method": "a", "budget": 500, "mean": 0.80, "std": 0.05},
+        ...            {"method": "b", "budget": 500, "mean": 0.78, "std": 0.05}]
+        >>> gap_verdict(summary, "a", "b")
+        ['budget 50: a ahead by 0.100 (spread 0.036)', 'budget 500: within the spread (gap +0.020, spread 0.071)']
+    """
+    cells = {(row["method"], row[x]): row for row in summary}
+    lines = []
+    for key in sorted({row[x] for row in summary}):
+        if (first, key) not in cells or (second, key) not in cells:
+            raise ValueError(f"summary has no {first!r} and {second!r} rows at {x}={key!r}: expected both methods "
+                             "at every value. Fix: pass summarize_runs(rows) of runs of both methods.")
+        one, other = cells[(first, key)], cells[(second, key)]
+        gap = one["mean"] - other["mean"]
+        spread = float(np.hypot(one["std"], other["std"]))
+        if abs(gap) > spread:
+            lines.append(f"{x} {key}: {first if gap > 0 else second} ahead by {abs(gap):.3f} (spread {spread:.3f})")
+        else:
+            lines.append(f"{x} {key}: within the spread (gap {gap:+.3f}, spread {spread:.3f})")
+    return lines

@@ -132,3 +132,14 @@ def test_bad_inputs_raise():
         audio.stand_in_backbone("whisper_large_v3")
     with pytest.raises(ValueError, match="mels"):
         audio.pooled_features(encoder_of(audio.stand_in_backbone(None)), np.zeros((2, 80)))
+
+
+def test_log_mels_stay_float32_under_mixed_precision():
+    waves = speechlike_clips()
+    reference = audio.log_mels(waves, frames=100)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        mixed = audio.log_mels(waves, frames=100)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    np.testing.assert_allclose(mixed, reference, atol=1e-5)

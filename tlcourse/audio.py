@@ -237,7 +237,8 @@ def log_mels(waves: np.ndarray, *, frames: int, batch_size: int = 64, seconds: i
         seconds = converter_seconds(waves.shape[1], frames)
     check_int("seconds", seconds, minimum=math.ceil(frames / FRAMES_PER_SECOND), maximum=WHISPER_WINDOW_SECONDS,
               fix="pass None (the shortest exact window) or 30 (Whisper's own)")
-    converter = keras_hub.layers.WhisperAudioConverter(max_audio_length=seconds)
+    # float32 even under mixed precision (full): log-mels of float16 audio lose the quiet parts
+    converter = keras_hub.layers.WhisperAudioConverter(max_audio_length=seconds, dtype="float32")
     parts = [keras.ops.convert_to_numpy(converter(waves[i:i + batch_size]))[:, :frames]
              for i in range(0, len(waves), batch_size)]
     return np.concatenate(parts).astype("float32")
@@ -294,4 +295,4 @@ def pooled_features(encoder: keras.Model, mels: np.ndarray, *, batch_size: int =
     if mels.ndim != 3:
         raise ValueError(f"mels has shape {mels.shape}; expected (clips, frames, mels). Fix: use log_mels().")
     out = encoder.predict(mels, batch_size=batch_size, verbose=0)
-    return np.asarray(out).mean(axis=1).astype("float32")
+    return np.asarray(out, dtype="float32").mean(axis=1)  # float32 first: mixed precision returns float16

@@ -238,10 +238,14 @@ class SpeechSettings:
         dataset: TFDS audio dataset (``spoken_digit`` 8 kHz, or ``speech_commands`` 16 kHz).
         source_rate: the dataset's sample rate in Hz (clips are resampled to 16 kHz).
         num_classes: classes of ``dataset``.
-        clips: clips loaded from the train split (then split 80/20 into train/validation).
+        clips: clips loaded in all (80 % for training, 20 % for validation, no speaker in both).
         frames: log-mel frames kept per clip (100 frames = 1 s; Whisper itself pads to 3000).
         encoder_preset: KerasHub Whisper preset (``None``: a tiny random encoder built from arguments).
         epochs: epochs for the head and for the scratch CNN.
+        clips_per_class: the smaller training budgets of the label-budget sweep (clips per class;
+            every training clip is always the last budget).
+        min_steps: the fewest optimizer steps of a sweep run (``tlcourse.little_data.step_budget``),
+            the same for the head and the scratch CNN.
     """
 
     dataset: str
@@ -251,6 +255,8 @@ class SpeechSettings:
     frames: int
     encoder_preset: str | None
     epochs: int
+    clips_per_class: tuple[int, ...]
+    min_steps: int
 
 
 @dataclass(frozen=True)
@@ -399,7 +405,8 @@ PROFILES: dict[str, Settings] = {
                       train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
                       batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
-                              encoder_preset=None, epochs=2),
+                              encoder_preset=None, epochs=2,
+                              clips_per_class=(1,), min_steps=3),
         limits=LimitsSettings(source_per_class=100, source_epochs=3, memorised_per_class=20, memorised_epochs=10,
                             few_labels=10, labels_per_class=(10,), seeds=2, target_epochs=5, min_target_steps=20,
                             test_per_class=30, digits_labels_per_class=(5,), digits_seeds=2,
@@ -451,7 +458,8 @@ PROFILES: dict[str, Settings] = {
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
                       epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
-                              encoder_preset="whisper_tiny_en", epochs=15),
+                              encoder_preset="whisper_tiny_en", epochs=15,
+                              clips_per_class=(3, 50), min_steps=100),
         limits=LimitsSettings(source_per_class=1000, source_epochs=6, memorised_per_class=100, memorised_epochs=60,
                             few_labels=10, labels_per_class=(3, 30, 300), seeds=3, target_epochs=10,
                             min_target_steps=100, test_per_class=100, digits_labels_per_class=(1, 5, 20, 90),
@@ -505,7 +513,8 @@ PROFILES: dict[str, Settings] = {
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5, seeds=3,
                       min_steps=200),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
-                              frames=100, encoder_preset="whisper_base_en", epochs=20),
+                              frames=100, encoder_preset="whisper_base_en", epochs=20,
+                              clips_per_class=(5, 25), min_steps=200),
         limits=LimitsSettings(source_per_class=3000, source_epochs=15, memorised_per_class=100, memorised_epochs=60,
                             few_labels=10, labels_per_class=(1, 3, 10, 30, 100, 300, 1000, 3000), seeds=5,
                             target_epochs=10, min_target_steps=200, test_per_class=300,

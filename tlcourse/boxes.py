@@ -274,7 +274,8 @@ def stand_in_detector() -> object:
     """
     from tlcourse.settings import offline_timing
 
-    return build_dfine_detector("nano" if offline_timing() else "tiny")
+    with float32_policy():  # like the preset in notebook 12, loaded with dtype="float32"
+        return build_dfine_detector("nano" if offline_timing() else "tiny")
 
 
 def detector_with_new_classes(detector, num_classes: int):

@@ -86,6 +86,8 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
     if settings.mock_data:
         with tfds.testing.mock_data(num_examples=settings.mock_examples):
             ds, info = tfds.load("oxford_iiit_pet", split="train", with_info=True)
+        if limit is not None:  # offline timing runs read as many examples as the profile does
+            ds = ds.take(limit)
         parts = split_by_index(ds)
     else:
         from tlcourse.downloads import download_guard

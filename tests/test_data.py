@@ -218,6 +218,15 @@ def test_train_examples_per_class_caps_the_training_split(flower_prints):
     assert fingerprints(capped.val_ds) == flower_prints["val_ds"], "only the training split is capped"
 
 
+def test_per_class_cap_false_keeps_the_whole_training_split(flower_prints):
+    capped_settings = dataclasses.replace(SMOKE, train_examples_per_class=2)
+    whole = load_splits("tf_flowers", capped_settings, per_class_cap=False)
+    assert fingerprints(whole.train_ds) == flower_prints["train_ds"], "nothing may be dropped or balanced"
+    assert fingerprints(whole.val_ds) == flower_prints["val_ds"]
+    with pytest.raises(TypeError, match="per_class_cap"):
+        load_splits("tf_flowers", capped_settings, per_class_cap="no")
+
+
 @pytest.mark.parametrize("name, num_classes", [("beans", 3), ("colorectal_histology", 8)])
 def test_other_catalogue_datasets_load_under_mock_data(name, num_classes):
     small = dataclasses.replace(SMOKE, mock_examples=20)

@@ -136,19 +136,24 @@ def _to_rgb(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return image, label
 
 
-def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> DatasetSplits:
+def load_splits(name: str, settings: Settings, data_dir: str | None = None, *,
+                per_class_cap: bool = True) -> DatasetSplits:
     """Load TFDS dataset ``name`` as disjoint train/val/test splits of ``(image, label)`` pairs.
 
     Real data (quick/full) is downloaded on first use into ``data_dir`` (default
     ``tlcourse.paths.tfds_data_dir()``: ``$TFDS_DATA_DIR``, else ``data/tfds`` in the course; passed
     to tfds explicitly, so it holds even when tfds was imported before ``tlcourse``). With ``settings.mock_data`` (smoke) nothing is downloaded: ``mock_examples`` random
     examples with the real label names are partitioned 70/15/15. The training split is cut to
-    ``settings.train_examples_per_class`` examples per class when that is set.
+    ``settings.train_examples_per_class`` examples per class when that is set, which also
+    balances the classes; ``per_class_cap=False`` keeps every training example (and the
+    dataset's own class imbalance, as notebook 13's X-rays need).
 
     Args:
         name: a key of ``DATASETS``.
         settings: the active profile (``tlcourse.setup()``).
         data_dir: where TFDS keeps the dataset; default ``tlcourse.paths.tfds_data_dir()``.
+        per_class_cap: apply ``settings.train_examples_per_class`` to the training split
+            (default); ``False`` leaves it whole.
 
     Raises:
         ValueError: unknown dataset name.
@@ -156,6 +161,7 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
 
     Example:
         >>> train_ds, val_ds, test_ds, label_names = load_splits("tf_flowers", settings)  # doctest: +SKIP
+        >>> xray = load_splits("pneumonia_mnist", settings, per_class_cap=False)  # doctest: +SKIP
     """
     spec = get_dataset_spec(name)
     if not isinstance(settings, Settings):
@@ -168,6 +174,7 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
     if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
         raise ValueError(f"data_dir={str(data_dir)!r} is a file: expected a folder for TFDS downloads. "
                          "Fix: pass a folder path, or leave it out to use TFDS_DATA_DIR.")
+    per_class_cap = check_bool("per_class_cap", per_class_cap)
     if data_dir is None:
         data_dir = tfds_data_dir()
     if settings.mock_data:
@@ -183,7 +190,7 @@ def load_splits(name: str, settings: Settings, data_dir: str | None = None) -> D
                                     with_info=True, data_dir=data_dir)
     label_names = list(info.features["label"].names)
     train_ds, val_ds, test_ds = (part.map(_to_rgb) for part in parts)
-    if settings.train_examples_per_class:
+    if per_class_cap and settings.train_examples_per_class:
         train_ds = take_per_class(train_ds, settings.train_examples_per_class, len(label_names))
     return DatasetSplits(train_ds, val_ds, test_ds, label_names)
 

@@ -67,6 +67,79 @@ class Predictions(NamedTuple):
         return float(np.mean(self.predicted == self.labels)) if len(self.labels) else float("nan")
 
 
+class PairedComparison(NamedTuple):
+    """Two models' predictions on the same examples, compared (``compare_predictions``).
+
+    Attributes:
+        names: the two models' names, as passed.
+        accuracies: each model's share of right predictions on the scored examples (its recall
+            when ``only_class`` was given).
+        margin: two standard errors of the difference; a smaller difference is noise.
+        examples: how many examples were scored.
+        winner: the clearly better model's name, or ``None`` when there is no clear difference.
+    """
+
+    names: tuple[str, str]
+    accuracies: tuple[float, float]
+    margin: float
+    examples: int
+    winner: str | None
+
+    @property
+    def verdict(self) -> str:
+        """One line: who wins (or no clear difference), both scores, the difference and the margin."""
+        (name_a, name_b), (score_a, score_b) = self.names, self.accuracies
+        if self.winner is None:
+            head = f"no clear difference between {name_a} and {name_b}"
+        else:
+            head = f"{self.winner} is clearly better"
+        return (f"{head}: {score_a:.3f} vs {score_b:.3f} (difference {score_a - score_b:+.3f}, noise margin "
+                f"±{self.margin:.3f} on {self.examples} examples)")
+
+
+def compare_predictions(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
+                        names: tuple[str, str] = ("A", "B"), *, only_class: int | None = None) -> PairedComparison:
+    """Compare two models' predictions on the same examples and say whether one is clearly better.
+
+    Only the examples where exactly one of the two is right tell them apart. With ``d`` such
+    examples out of ``n``, the difference of the two accuracies has a standard error of about
+    ``sqrt(d) / n`` (the paired estimate behind McNemar's test); a difference within two standard
+    errors (``margin``) is called no clear difference. Introduced in notebook 13.
+
+    Args:
+        y_true: true class indices ``[N]``.
+        pred_a, pred_b: each model's predicted class indices ``[N]``, for the same examples.
+        names: what to call the two models in the verdict.
+        only_class: score only the examples whose true class is this one (the models' recall on it).
+
+    Example:
+        >>> y_true = np.array([0] * 6 + [1] * 14)
+        >>> compare_predictions(y_true, y_true, np.ones(20, int), ("tuned", "always 1")).verdict
+        'tuned is clearly better: 1.000 vs 0.700 (difference +0.300, noise margin ±0.245 on 20 examples)'
+
+    Raises:
+        ValueError: arrays of different lengths, names that are not two strings, or no example to score.
+    """
+    y_true, pred_a, pred_b = (np.asarray(values).reshape(-1) for values in (y_true, pred_a, pred_b))
+    if not len(y_true) == len(pred_a) == len(pred_b):
+        raise ValueError(f"y_true, pred_a and pred_b have {len(y_true)}, {len(pred_a)} and {len(pred_b)} entries: "
+                         "expected the same examples in the same order. Fix: predict both models on one test set.")
+    if (isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list)) or len(names) != 2
+            or not all(isinstance(name, str) for name in names)):
+        raise ValueError(f"names={names!r}: expected two strings, e.g. ('weighted', 'unweighted').")
+    scored = np.ones(len(y_true), bool) if only_class is None else y_true == only_class
+    if not scored.any():
+        where = "" if only_class is None else f" of true class {only_class}"
+        raise ValueError(f"no example{where} to score: expected at least one. Fix: check y_true (and only_class).")
+    right_a, right_b = pred_a[scored] == y_true[scored], pred_b[scored] == y_true[scored]
+    examples = int(scored.sum())
+    accuracies = (float(right_a.mean()), float(right_b.mean()))
+    margin = 2 * float(np.sqrt(np.sum(right_a != right_b))) / examples
+    difference = accuracies[0] - accuracies[1]
+    winner = None if abs(difference) <= margin else names[0] if difference > 0 else names[1]
+    return PairedComparison(tuple(names), accuracies, margin, examples, winner)
+
+
 def predict_dataset(model: keras.Model, ds: tf.data.Dataset, *, keep_images: bool = False) -> Predictions:
     """Run ``model`` over a batched ``(images, labels)`` dataset once; keep everything reports need.
 

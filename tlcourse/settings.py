@@ -183,19 +183,25 @@ class HealthcareSettings:
 
     Attributes:
         examples_per_class: cap on colorectal_histology training tiles per class (``None``: all).
-        unfreeze_layers: top layers of MobileNetV2 the fine-tuned recipe unfreezes (more than
-            notebook 08: far from ImageNet the higher layers' features fit worse).
-        epochs: epochs of each recipe (head, fine-tuning, scratch CNN) in part 1.
-        pneumonia_train_examples: cap on pneumonia_mnist training X-rays (``None``: all); the cap
-            takes the first ones, so the class imbalance stays.
-        pneumonia_epochs: epochs of part 2's head.
+        unfreeze_layers: top layers of MobileNetV2 the deeper fine-tuning unfreezes; the notebook
+            compares it with notebook 08's 29 layers (far from ImageNet the higher layers' features
+            may fit worse, so more of them may need to adapt: measured, not assumed).
+        head_epochs: epochs of the new head on the frozen base's cached features (cheap: the base
+            runs once), in both parts.
+        fine_tune_epochs: epochs of each fine-tuning run in part 1, after the head.
+        scratch_epochs: epochs of the small CNN trained from scratch in part 1.
+        pneumonia_train_examples: cap on pneumonia_mnist training X-rays (``None``: all). The X-rays
+            are loaded without ``Settings.train_examples_per_class`` (``load_splits(...,
+            per_class_cap=False)``) and the cap takes the first ones, so the dataset's own class
+            imbalance stays.
     """
 
     examples_per_class: int | None
     unfreeze_layers: int
-    epochs: int
+    head_epochs: int
+    fine_tune_epochs: int
+    scratch_epochs: int
     pneumonia_train_examples: int | None
-    pneumonia_epochs: int
 
 
 @dataclass(frozen=True)
@@ -399,8 +405,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
-        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=1,
-                                      pneumonia_train_examples=None, pneumonia_epochs=1),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,
+                                      fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
                       batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4),
@@ -452,8 +458,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
         robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
-        healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, epochs=3,
-                                      pneumonia_train_examples=600, pneumonia_epochs=3),
+        healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, head_epochs=20,
+                                      fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
                       epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
@@ -506,8 +512,8 @@ PROFILES: dict[str, Settings] = {
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
-        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, epochs=10,
-                                      pneumonia_train_examples=None, pneumonia_epochs=10),
+        healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=20,
+                                      fine_tune_epochs=10, scratch_epochs=30, pneumonia_train_examples=None),
         nlp=NlpSettings(backbone_preset="bert_small_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5, seeds=3,

@@ -2,6 +2,8 @@
 
 ``split_cpu`` must run before TensorFlow initialises its devices (before the first op or model);
 ``tlcourse.setup()`` does not initialise them, so call it right after ``setup()`` in the first cell.
+The same holds for ``make_strategy("multiworker")``: ``MultiWorkerMirroredStrategy`` configures its
+collective ops at program start, so create it in the first cell too, on every worker.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ def make_strategy(kind: str = "auto", logical_cpus: int | None = None) -> tf.dis
 
 def scaled(batch_size_per_replica: int, learning_rate: float, replicas: int) -> tuple[int, float]:
     """Return ``(global_batch_size, learning_rate × replicas)``: the linear scaling rule.
+
+    The rule comes from plain SGD; for Adam, square-root scaling (``learning_rate × √replicas``) or a
+    warm-up is common. This helper keeps the linear rule; with 2 replicas the two differ little.
 
     Args:
         batch_size_per_replica: examples each replica sees per step.

@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from tlcourse.checks import check_choice, check_int, check_int_sequence, check_model, check_number, check_rows, check_text
-from tlcourse.lab import compile_classifier, copy_base, repeat_dataset, take_per_class
+from tlcourse.lab import compile_classifier, copy_base, repeat_dataset
 
 RECIPES: tuple[str, ...] = ("scratch", "frozen", "fine-tuned")
 """The digits recipes, as in ``tlcourse.lab.METHODS``."""
@@ -224,6 +224,7 @@ def train_digits_target(method: str, source_base: keras.Model, *, x_train: np.nd
 
     Example:
         >>> tasks = load_digit_tasks()
+        >>> from tlcourse.lab import take_per_class
         >>> x_train, y_train = take_per_class(tasks.x_pool, tasks.y_pool, 5)
         >>> accuracy = train_digits_target("scratch", build_digits_base(), x_train=x_train, y_train=y_train,
         ...                                x_test=tasks.x_test, y_test=tasks.y_test, steps=20)

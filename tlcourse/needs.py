@@ -40,7 +40,7 @@ NEEDS: dict[int, Needs] = {
 # KerasHub presets per lesson, as attribute paths into the profile's settings (the names differ by
 # profile; ``None`` means the profile loads no preset there). 12: the detector preset the lesson shows.
 PRESETS: dict[int, tuple[str, ...]] = {
-    10: ("nlp.backbone_preset", "nlp.zero_shot_preset"),
+    10: ("nlp.backbone_preset", "nlp.ready_made_preset"),
     11: ("speech.encoder_preset",),
     12: ("robotics.detector_preset",),
 }

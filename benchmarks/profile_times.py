@@ -85,14 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         verdict = ("yes" if minutes <= budget else "NO") if budget else ""
         print(f"| {stem} | {minutes:.1f}{'' if ok else ' (failed)'} |" + (f" {verdict} |" if budget else ""))
     failed = [stem for stem, _, ok, _ in rows if not ok]
-    if args.write and not failed:
+    if args.write and len(failed) < len(rows):  # a failed notebook keeps its old time (or none)
         stored = load_times()
-        stored["notebooks"].update({stem: round(minutes, 1) for stem, minutes, _, _ in rows})
+        stored["notebooks"].update({stem: round(minutes, 1) for stem, minutes, ok, _ in rows if ok})
         stored["machine"] = f"{cores} CPU cores, {platform.machine()}"
         stored["measured"] = datetime.date.today().isoformat()
         TIMES_FILE.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"stored in {TIMES_FILE.relative_to(ROOT)}; run `python tools/nbtidy.py format` to update README and notebooks")
-    elif args.write:
+    if args.write and failed:
         print(f"not stored: {', '.join(failed)} failed")
     if rows:
         stem, minutes, _, _ = max(rows, key=lambda row: row[1])

@@ -421,13 +421,28 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
         base = copy_base(source_base)
         base.trainable = False
     model = compile_classifier(build_classifier(base, num_classes, seed=seed), learning_rate)
+    fit_recipe(method, model, base, train_ds, steps=steps, learning_rate=learning_rate)
+    return float(model.evaluate(x_test, y_test, batch_size=256, verbose=0)[1])
+
+
+def fit_recipe(method: str, model: keras.Model, base: keras.Model, train_ds: tf.data.Dataset, *, steps: int,
+               learning_rate: float) -> None:
+    """Run ``steps`` optimizer steps of recipe ``method`` on a compiled ``model`` whose base is ``base``.
+
+    ``"scratch"`` and ``"frozen"`` train all steps as compiled; ``"fine-tuned"`` trains the head
+    for the first half, then unfreezes ``base``, recompiles with ``learning_rate / 10`` and trains the
+    rest. Shared by ``train_target`` and ``tlcourse.limits.train_digits_target``.
+
+    Example:
+        >>> fit_recipe("frozen", model, base, train_ds, steps=100, learning_rate=1e-3)  # doctest: +SKIP
+    """
+    check_choice("method", method, METHODS, fix=f"use one of {list(METHODS)}")
     head_steps = steps // 2 if method == "fine-tuned" else steps
     model.fit(train_ds, steps_per_epoch=head_steps, epochs=1, verbose=0)
     if method == "fine-tuned":
         base.trainable = True
         compile_classifier(model, learning_rate / 10)  # recompile: trainable changed
         model.fit(train_ds, steps_per_epoch=steps - head_steps, epochs=1, verbose=0)
-    return float(model.evaluate(x_test, y_test, batch_size=256, verbose=0)[1])
 
 
 def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: Sequence[int], *,

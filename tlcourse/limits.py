@@ -32,7 +32,7 @@ import tensorflow as tf
 from keras import layers
 
 from tlcourse.checks import check_choice, check_int, check_int_sequence, check_model, check_number, check_rows, check_text
-from tlcourse.lab import compile_classifier, copy_base, repeat_dataset
+from tlcourse.lab import compile_classifier, copy_base, fit_recipe, repeat_dataset
 
 RECIPES: tuple[str, ...] = ("scratch", "frozen", "fine-tuned")
 """The digits recipes, as in ``tlcourse.lab.METHODS``."""
@@ -255,12 +255,7 @@ def train_digits_target(method: str, source_base: keras.Model, *, x_train: np.nd
         base.trainable = False
     model = compile_classifier(add_digits_head(base, len(DIGITS_TARGET_CLASSES), seed=seed), learning_rate)
     train_ds = repeat_dataset(x_train, np.asarray(y_train), batch_size=batch_size, seed=seed)
-    head_steps = steps // 2 if method == "fine-tuned" else steps
-    model.fit(train_ds, steps_per_epoch=head_steps, epochs=1, verbose=0)
-    if method == "fine-tuned":
-        base.trainable = True
-        compile_classifier(model, learning_rate / 10)  # recompile: trainable changed
-        model.fit(train_ds, steps_per_epoch=steps - head_steps, epochs=1, verbose=0)
+    fit_recipe(method, model, base, train_ds, steps=steps, learning_rate=learning_rate)  # as notebook 01's lab
     logits = model(tf.constant(x_test), training=False)  # one eager call: no evaluate() tracing for a tiny MLP
     return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(y_test)))
 

@@ -134,16 +134,19 @@ def plot_boxes(images, true_boxes, predicted_boxes=None, columns: int = 4):
     Example:
         >>> figure = plot_boxes(images, true_boxes, predicted_boxes)  # doctest: +SKIP
     """
+    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-
-    from tlcourse.plots import image_grid
 
     images = np.asarray(images)
     true_boxes = _as_boxes("true_boxes", true_boxes).reshape(-1, 4)
     if len(images) != len(true_boxes):
         raise ValueError(f"{len(images)} images but {len(true_boxes)} boxes: expected one box per image.")
-    figure, axes = image_grid(len(images), columns, (2.5, 2.5))
-    for index, axis in enumerate(axes):
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2.5 * columns, 2.5 * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(images):
+            continue
         height, width = images[index].shape[:2]
         axis.imshow(np.clip(images[index] / 255.0, 0, 1))
         pairs = [(true_boxes[index], "lime", "-")]
@@ -322,9 +325,8 @@ def plot_detections(images, predictions, class_names, threshold: float = 0.5, co
     Example:
         >>> figure = plot_detections(images, detector.predict(images), coco_names)  # doctest: +SKIP
     """
+    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
-
-    from tlcourse.plots import image_grid
 
     images = np.asarray(images)
     missing = {"boxes", "labels", "confidence"} - set(predictions)
@@ -334,8 +336,12 @@ def plot_detections(images, predictions, class_names, threshold: float = 0.5, co
     if len(images) != len(predictions["boxes"]):
         raise ValueError(f"{len(images)} images but predictions for {len(predictions['boxes'])}: expected the "
                          "images that were predicted.")
-    figure, axes = image_grid(len(images), columns, (3, 3))
-    for index, axis in enumerate(axes):
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3 * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(images):
+            continue
         axis.imshow(np.clip(images[index] / 255.0, 0, 1))
         for box, label, score in zip(predictions["boxes"][index], predictions["labels"][index],
                                      predictions["confidence"][index]):

@@ -25,25 +25,6 @@ def _check_names(label_names: object) -> list[str]:
     return [str(name) for name in label_names]
 
 
-def image_grid(count: int, columns: int, cell_size: tuple[float, float]) -> tuple[Figure, list]:
-    """A figure with ``count`` image axes in rows of ``columns``, axis lines off: ``(figure, axes)``.
-
-    The grid every image plot of the course draws on (``show_images``, ``tlcourse.boxes``' box plots);
-    ``cell_size`` is the width and height of one image in inches. Spare cells of the last row stay blank.
-
-    Example:
-        >>> figure, axes = image_grid(5, 3, (2, 2))
-        >>> len(axes), figure.get_size_inches().tolist()
-        (5, [6.0, 4.0])
-        >>> plt.close(figure)
-    """
-    rows = int(np.ceil(count / columns))
-    figure, grid = plt.subplots(rows, columns, figsize=(cell_size[0] * columns, cell_size[1] * rows), squeeze=False)
-    for axis in grid.flat:
-        axis.axis("off")
-    return figure, list(grid.flat)[:count]
-
-
 def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence[str] | None = None,
                 *, max_images: int = 12, columns: int = 6, predictions: Sequence[int] | None = None,
                 ) -> Figure:
@@ -88,8 +69,12 @@ def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence
         images = images * 255 if images.max() <= 1.0 else images
         images = np.clip(images, 0, 255).astype(np.uint8)
     name = (lambda index: names[index]) if names is not None else str
-    figure, axes = image_grid(len(images), columns, (2, 2.2))
-    for index, axis in enumerate(axes):
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= len(images):
+            continue
         axis.imshow(images[index].squeeze(), cmap="gray" if images.shape[-1] == 1 else None)
         title, color = name(int(labels[index])), "black"
         if predictions is not None:

@@ -26,7 +26,7 @@ HUB_FIX = 'pip install "tlcourse[hub]"'
 MIN_FREE_GB = 2.0
 # Used when tlcourse's metadata is not installed (running from a clone without `pip install -e .`);
 # keep in step with pyproject.toml.
-SUPPORTED = {"tensorflow": ">=2.20,<2.22", "keras": ">=3.12", "tensorflow-datasets": ">=4.9.9"}
+SUPPORTED = {"tensorflow": ">=2.20", "keras": ">=3.12", "tensorflow-datasets": ">=4.9.9"}
 # keras.applications' cache file names for ImageNet weights without the top (see each module in
 # keras/src/applications); only MobileNetV2's depends on the input size.
 WEIGHT_FILES = {

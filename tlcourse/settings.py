@@ -711,7 +711,7 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
     import tensorflow_datasets as tfds
 
     from tlcourse import __version__
-    from tlcourse.paths import keras_cache_dir, point_keras_cache, tfds_data_dir
+    from tlcourse.paths import configure_caches, keras_cache_note, point_keras_cache, tfds_data_dir
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -729,7 +729,8 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         tf.config.experimental.enable_op_determinism()
     use_mixed, mixed_reason = mixed_precision_decision(settings.mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
-    cache_problem = point_keras_cache()  # Keras imported before tlcourse: move its cache folder
+    configure_caches()  # follows a TLCOURSE_DATA_DIR set since the import
+    cache_problem = point_keras_cache()  # Keras imported before tlcourse, or a read-only share: point Keras
     if cache_problem:
         warnings.warn(cache_problem, stacklevel=2)
     newer = newer_than_tested()
@@ -763,6 +764,6 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         print(f"Mixed precision: {mixed_reason}")
         print(f"Seed: {settings.seed} (op determinism {'off on GPU' if gpus else 'on'})")
         print(f"TFDS_DATA_DIR: {tfds_data_dir() or '(library default)'}")
-        print(f"KERAS_HOME: {keras_cache_dir()} (weights go to its models/ folder)")
+        print(keras_cache_note())
         print(f"KAGGLEHUB_CACHE: {os.environ.get('KAGGLEHUB_CACHE', '(library default)')} (KerasHub presets)")
     return settings

@@ -112,9 +112,24 @@ def test_network_unreachable_gives_the_fix(caches):
 def test_versions_are_checked_against_the_supported_ranges():
     ranges = doctor.supported_ranges()
     assert set(ranges) == {"tensorflow", "keras", "tensorflow-datasets"}
-    assert "<2.22" in ranges["tensorflow"]
     too_old = doctor._version_check("keras", ">=99")
     assert not too_old.ok and too_old.fix == 'pip install "keras>=99"'
+
+
+def test_fallback_ranges_are_pyprojects_and_have_no_upper_bound():
+    """An upper bound would make the install impossible the day Colab moves on (issue 18)."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    declared = {(req := Requirement(line)).name: str(req.specifier) for line in project["dependencies"]}
+    declared.update({(req := Requirement(line)).name: str(req.specifier)
+                     for line in project["optional-dependencies"]["hub"]})
+    assert {name: declared[name] for name in doctor.SUPPORTED} == doctor.SUPPORTED
+    for name in ("tensorflow", "keras", "tensorflow-datasets", "keras-hub", "tensorflow-text"):
+        assert "<" not in declared[name] and "==" not in declared[name], f"{name}{declared[name]} has a cap"
 
 
 def test_bad_arguments_are_refused(caches):

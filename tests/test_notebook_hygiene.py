@@ -158,4 +158,38 @@ def test_install_cell_holds_colabs_versions_as_colab_check_does():
     script = (ROOT / "tools" / "colab_check.sh").read_text()
     assert f"grep -iE '{nbtidy.COLAB_PINS_PATTERN}'" in script
     cell = nbtidy.install_cell_source(ROOT / "notebooks" / "10_applications_nlp_bert.ipynb")
-    assert "-c /tmp/colab-pins.txt" in cell and '"tlcourse[hub] @ git+' in cell
+    assert "-c /tmp/colab-pins.txt" in cell and '"tlcourse[hub] @ ' in cell
+
+
+def test_published_install_cell_installs_from_github(monkeypatch):
+    monkeypatch.setattr(nbtidy, "repository", lambda: ("someone/tl-course", "v1"))
+    cell = nbtidy.install_cell_source(ROOT / "notebooks" / "10_applications_nlp_bert.ipynb")
+    assert '%pip install -q -c /tmp/colab-pins.txt "tlcourse[hub] @ git+https://github.com/someone/tl-course.git@v1"' in cell
+    assert "OWNER/REPO" not in cell and "RuntimeError" not in cell
+
+
+_FIND_SPEC = __import__("importlib.util").util.find_spec
+
+
+def _run_install_cell(source: str, monkeypatch, *, installed: bool) -> None:
+    """Run an install cell's Python in a stand-in Colab (``google.colab`` in sys.modules)."""
+    import importlib.util
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: (_FIND_SPEC(name, *args) if installed or name != "tlcourse" else None))
+    exec(compile(source, "install-cell", "exec"), {})
+
+
+def test_placeholder_repository_stops_with_a_clear_message(monkeypatch):
+    """While pyproject names OWNER/REPO, the Colab cell stops with what to do instead of a pip error."""
+    monkeypatch.setattr(nbtidy, "repository", lambda: (nbtidy.PLACEHOLDER_REPOSITORY, "main"))
+    cell = nbtidy.install_cell_source(ROOT / "notebooks" / "03_how_transfer_learning_works.ipynb")
+    assert "%pip" not in cell.split("raise RuntimeError", 1)[0], "no pip call while there is nothing to install"
+    with pytest.raises(RuntimeError) as stopped:
+        _run_install_cell(cell, monkeypatch, installed=False)
+    message = str(stopped.value)
+    assert "names no repository yet (still the placeholder OWNER/REPO)" in message
+    assert "git archive -o course.zip HEAD" in message and '"tlcourse @ file:///content/course.zip"' in message
+    _run_install_cell(cell, monkeypatch, installed=True)  # helpers already there (uploaded): the cell passes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -77,3 +78,13 @@ def test_renders_html_and_summarises_a_failure(tmp_path, capsys):
     assert "broken on purpose" in failed and "afterafterafter" in failed  # ran past the error
     index = (out / "index.html").read_text()
     assert 'href="01_prints.html"' in index and 'href="02_raises.html"' in index and "FAILED" in index
+
+
+def test_a_plot_reaches_the_html_as_an_image(tmp_path, monkeypatch):
+    """`make test` runs with MPLBACKEND=Agg; the rendered course must still show its figures."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nbs, out = tmp_path / "nbs", tmp_path / "html"
+    nbs.mkdir()
+    _write(nbs, "01_plots.ipynb", "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()")
+    assert render_html.main(["--profile", "smoke", "--notebook-dir", str(nbs), "--out", str(out), "--timeout", "60"]) == 0
+    assert re.search(r'<img[^>]*src="data:image/png;base64,', (out / "01_plots.html").read_text()), "no figure in the HTML"

@@ -130,6 +130,42 @@ def test_setup_rejects_a_bad_profile(monkeypatch):
     assert "%env TLCOURSE_PROFILE=quick" in str(error.value), "a notebook user needs %env, not export"
 
 
+def test_setup_on_a_colab_gpu_says_full_was_chosen_first(monkeypatch, capsys, restore_determinism):
+    """Mechanics: a (pretended) GPU in a (stand-in) Colab picks full, and the first line says so and how to switch."""
+    import sys
+    import types
+
+    import keras
+
+    monkeypatch.delenv("TLCOURSE_PROFILE", raising=False)
+    monkeypatch.setattr(settings, "_gpu_names", lambda: ["/physical_device:GPU:0"])
+    monkeypatch.setattr(settings, "_gpu_compute_capabilities", lambda: [])
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    try:
+        assert setup(verbose=True).name == "full"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    first = capsys.readouterr().out.split("\n")[:2]
+    assert first[0].startswith("Profile full, chosen because Colab's GPU is visible"), first
+    assert "T4" in first[0] and "*Estimate*" in first[0] and "%env TLCOURSE_PROFILE=quick" in first[1], first
+
+
+@pytest.mark.parametrize("installed, expected", [
+    ({"tensorflow": "2.21.0", "keras": "3.15.1", "keras-hub": "0.32.0"}, []),
+    ({"tensorflow": "2.20.0", "keras": "3.13.2", "keras-hub": None}, []),  # Colab today: older is fine
+    ({"tensorflow": "2.22.0rc1", "keras": "3.15.9", "keras-hub": "1.0.0"},
+     ["TensorFlow 2.22.0rc1 (tested: 2.21)", "KerasHub 1.0.0 (tested: 0.32)"]),
+])
+def test_newer_than_tested_names_only_newer_minor_versions(installed, expected):
+    assert settings.newer_than_tested(installed) == expected
+
+
+def test_setup_warns_about_untested_newer_versions(monkeypatch, restore_determinism):
+    monkeypatch.setattr(settings, "newer_than_tested", lambda: ["Keras 3.99.0 (tested: 3.15)"])
+    with pytest.warns(UserWarning, match=r"Keras 3\.99\.0 \(tested: 3\.15\): newer than the versions"):
+        setup("smoke", verbose=False)
+
+
 def test_setup_refuses_another_keras_backend(monkeypatch):
     import keras
 

@@ -26,7 +26,7 @@ HUB_FIX = 'pip install "tlcourse[hub]"'
 MIN_FREE_GB = 2.0
 # Used when tlcourse's metadata is not installed (running from a clone without `pip install -e .`);
 # keep in step with pyproject.toml.
-SUPPORTED = {"tensorflow": ">=2.20,<2.22", "keras": ">=3.12", "tensorflow-datasets": ">=4.9.9"}
+SUPPORTED = {"tensorflow": ">=2.20", "keras": ">=3.12", "tensorflow-datasets": ">=4.9.9"}
 # keras.applications' cache file names for ImageNet weights without the top (see each module in
 # keras/src/applications); only MobileNetV2's depends on the input size.
 WEIGHT_FILES = {
@@ -154,7 +154,8 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
     """Check the installation, caches and network for ``profile`` (default: the active one).
 
     ``network`` raises ``OSError`` when offline (default :func:`check_network`); ``tfds_dir``,
-    ``keras_home`` and ``kagglehub_cache`` default to the course's cache folders;
+    ``keras_home`` and ``kagglehub_cache`` default to the course's cache folders (a weights file
+    counts as cached where ``keras.applications`` will find it, ``tlcourse.paths.keras_weights_path``);
     ``is_prepared(name, tfds_dir)`` says whether a TFDS dataset is ready (default:
     ``tfds.builder(...).is_prepared()``). A KerasHub preset counts as cached when its kagglehub
     folder holds ``config.json``.
@@ -165,14 +166,14 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
     """
     from tlcourse.course import COURSE_MAP
     from tlcourse.needs import PRESETS, plan, presets
-    from tlcourse.paths import configure_caches, keras_cache_dir, tfds_data_dir
+    from tlcourse.paths import configure_caches, keras_cache_dir, keras_weights_path, tfds_data_dir
     from tlcourse.prefetch import DATASETS, WEIGHTS, preset_handle
     from tlcourse.settings import PROFILES, profile_name
 
     caches = configure_caches()
     profile = profile_name() if profile is None else check_choice("profile", profile, PROFILES)
     tfds_dir = tfds_data_dir() if tfds_dir is None else check_text("tfds_dir", tfds_dir)
-    keras_home = keras_cache_dir() if keras_home is None else check_text("keras_home", keras_home)
+    keras_home = None if keras_home is None else check_text("keras_home", keras_home)
     kagglehub_cache = kagglehub_cache_dir() if kagglehub_cache is None else check_text(
         "kagglehub_cache", kagglehub_cache)
     downloads_needed = profile != "smoke"
@@ -200,7 +201,7 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
     checks.append(Check("profile", True, profile))
     checks.append(Check("cache folders", True, "; ".join(f"{k}={v}" for k, v in caches.items())))
 
-    folder = Path(tfds_dir or keras_home)
+    folder = Path(tfds_dir or keras_home or keras_cache_dir())
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
     free_gb = shutil.disk_usage(folder).free / 1e9
@@ -217,7 +218,9 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
         checks.append(Check(f"dataset {name}", ok, ("prepared" if ok else "not cached") + ("" if ok else not_needed),
                             "" if ok else PREFETCH_COMMAND, needed=downloads_needed))
     for backbone, size in WEIGHTS:
-        path = Path(keras_home) / "models" / weight_file(backbone, size)
+        # Where keras.applications will look (a read-only share: through the course's stand-in folder),
+        # so "cached" means "loads offline".
+        path = keras_weights_path(weight_file(backbone, size), keras_home)
         ok = ready[(backbone, size)] = path.is_file()
         missing += not ok
         checks.append(Check(f"weights {backbone} @ {size} px", ok,
@@ -258,7 +261,7 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
         absent = [name for name in datasets if not (ready[name] if name in ready else prepared(name, tfds_dir))]
         absent += [f"{backbone}@{size}" for backbone, size in weights if not (
             ready[(backbone, size)] if (backbone, size) in ready
-            else (Path(keras_home) / "models" / weight_file(backbone, size)).is_file())]
+            else keras_weights_path(weight_file(backbone, size), keras_home).is_file())]
         only_hub = hub_missing and bool(names) and not absent  # keras-hub is optional: "!", not "✗"
         absent += ["keras-hub"] if hub_missing and names else []
         absent += [name for name in names if not ready.get(("preset", name), False)]

@@ -41,6 +41,7 @@ CACHE_MODES = ("disk", "memory", "none")
 """Where ``extract_features`` keeps what it computed: a file, this Python process, or nowhere."""
 
 _MEMORY: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_READ_ONLY_SEEN: set[Path] = set()  # read-only feature cache folders already announced
 
 
 class CachedFeatures(NamedTuple):
@@ -178,6 +179,9 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     if use_cache and cache == "memory" and path.name in _MEMORY:
         features, labels = _MEMORY[path.name]
         return CachedFeatures(features, labels, 0.0, "memory")
+    if use_cache and cache == "disk" and path.name in _MEMORY:  # kept in memory: the cache folder is read-only
+        features, labels = _MEMORY[path.name]
+        return CachedFeatures(features, labels, 0.0, "memory")
     if use_cache and cache == "disk" and path.is_file():
         stored = _read(path, key)
         if stored is not None:
@@ -240,14 +244,22 @@ def clear_memory_cache() -> None:
 
 
 def _write(path: Path, key: dict[str, Any], features: np.ndarray, labels: np.ndarray) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial.npz")
-        np.savez(partial, features=features, labels=labels, key=json.dumps(key, sort_keys=True))
-        partial.replace(path)  # atomic: an interrupted write never leaves a half file under the real name
-    except OSError as error:
-        raise ValueError(f"Could not write the feature cache {path} ({error}). Set "
-                         "TLCOURSE_FEATURES_DIR to a writable folder, or pass cache='memory'.") from error
+    """Store the features in ``path``; in a read-only cache folder (a class share) keep them in memory."""
+    problem = None if paths.writable(path.parent) else "read-only"
+    if problem is None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial.npz")
+            np.savez(partial, features=features, labels=labels, key=json.dumps(key, sort_keys=True))
+            partial.replace(path)  # atomic: an interrupted write never leaves a half file under the real name
+            return
+        except OSError as error:
+            problem = str(error)
+    _MEMORY[path.name] = (features, labels)
+    if path.parent not in _READ_ONLY_SEEN:
+        _READ_ONLY_SEEN.add(path.parent)
+        print(f"The feature cache {path.parent} cannot be written ({problem}): its features are read, new ones are "
+              "kept in memory for this session. To keep them, set TLCOURSE_FEATURES_DIR to a writable folder.")
 
 
 def _read(path: Path, key: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:

@@ -135,6 +135,10 @@ def build_backbone(name: str, image_size: int, weights: str | None = "imagenet")
             f"{name} has ImageNet weights only for image_size in {backbone.imagenet_sizes}, got "
             f"{image_size}. Pick one of those sizes."
         )
+    if weights == "imagenet":  # Keras' cache where tlcourse set it; a read-only share through its stand-in
+        from tlcourse.paths import point_keras_cache
+
+        point_keras_cache()
     with download_guard(f"{name} ImageNet weights"):
         return backbone.constructor(
             include_top=False, weights=weights, input_shape=(image_size, image_size, 3)

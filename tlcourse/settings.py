@@ -577,6 +577,58 @@ def mixed_precision_decision(wanted: bool) -> tuple[bool, str]:
                    "would not be faster)")
 
 
+# The versions the test suite runs on (requirements.txt), major.minor. pyproject.toml sets no upper
+# bound, so newer releases install; setup() warns about them instead of refusing them.
+TESTED_VERSIONS = {"tensorflow": "2.21", "keras": "3.15", "keras-hub": "0.32"}
+
+# *Estimate*, not a measurement: the course has no T4 timings (benchmarks/quick_times.json holds the
+# quick profile on 2 CPU cores). Basis: full trains at 224 px on whole datasets for 3-10x quick's
+# epochs; a T4 runs MobileNetV2 training at several hundred images a second, and Colab's two CPU
+# cores decode the JPEGs, so most notebooks take minutes after their downloads and the sweeps
+# (05, 11, 14) the longest. Measure a notebook with benchmarks/profile_times.py --profile full.
+FULL_ON_T4_ESTIMATE = "about 5–30 min per notebook after the downloads (the sweeps in 05, 11 and 14 the longest)"
+
+
+def newer_than_tested(installed: dict[str, str | None] | None = None) -> list[str]:
+    """Name each of TensorFlow, Keras and KerasHub whose installed version is newer than the tested one.
+
+    Compares major.minor with ``TESTED_VERSIONS``; patch releases and older versions pass. Newer
+    versions are allowed (pyproject.toml has no upper bound), but untested: ``setup()`` warns.
+
+    Args:
+        installed: ``{distribution: version or None}``; default: what is installed
+            (``importlib.metadata``; a missing KerasHub is skipped).
+
+    Example:
+        >>> newer_than_tested({"tensorflow": "2.21.0", "keras": "3.16.0", "keras-hub": None})
+        ['Keras 3.16.0 (tested: 3.15)']
+    """
+    import importlib.metadata
+
+    from packaging.version import InvalidVersion, Version
+
+    if installed is None:
+        installed = {}
+        for name in TESTED_VERSIONS:
+            try:
+                installed[name] = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                installed[name] = None
+    labels = {"tensorflow": "TensorFlow", "keras": "Keras", "keras-hub": "KerasHub"}
+    newer = []
+    for name, tested in TESTED_VERSIONS.items():
+        version = installed.get(name)
+        if not version:
+            continue
+        try:
+            release = Version(version).release
+        except InvalidVersion:
+            continue
+        if release[:2] > Version(tested).release[:2]:
+            newer.append(f"{labels[name]} {version} (tested: {tested})")
+    return newer
+
+
 def profile_name() -> str:
     """Return the active profile's name: ``$TLCOURSE_PROFILE``, else ``full`` with a GPU, else ``quick``.
 
@@ -659,7 +711,7 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
     import tensorflow_datasets as tfds
 
     from tlcourse import __version__
-    from tlcourse.paths import keras_cache_dir, point_keras_cache, tfds_data_dir
+    from tlcourse.paths import configure_caches, keras_cache_note, point_keras_cache, tfds_data_dir
 
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
@@ -677,9 +729,20 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         tf.config.experimental.enable_op_determinism()
     use_mixed, mixed_reason = mixed_precision_decision(settings.mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if use_mixed else "float32")
-    cache_problem = point_keras_cache()  # Keras imported before tlcourse: move its cache folder
+    configure_caches()  # follows a TLCOURSE_DATA_DIR set since the import
+    cache_problem = point_keras_cache()  # Keras imported before tlcourse, or a read-only share: point Keras
     if cache_problem:
         warnings.warn(cache_problem, stacklevel=2)
+    newer = newer_than_tested()
+    if newer:
+        warnings.warn(f"{', '.join(newer)}: newer than the versions this course was tested on. It should work; "
+                      "if a cell fails, report it with this line, or install the tested versions "
+                      "(pip install 'tensorflow==2.21.*' 'keras==3.15.*').", stacklevel=2)
+    if verbose and profile is None and not os.environ.get(PROFILE_ENV, "").strip() and gpus:
+        where = "Colab's GPU" if "google.colab" in sys.modules else "a GPU"
+        print(f"Profile full, chosen because {where} is visible ({PROFILE_ENV} is not set). *Estimate* on a "
+              f"Colab T4: {FULL_ON_T4_ESTIMATE}.\n  For the quick profile instead (minutes per notebook): run "
+              f"`%env {PROFILE_ENV}=quick`, then this cell again.")
     if verbose and offline_timing() and settings.name != "smoke":
         print(f"*** {OFFLINE_TIMING_ENV}=1: timing run of {settings.name}'s sizes with random weights and mock data. "
               "The accuracies below mean nothing; unset it to learn. ***")
@@ -701,6 +764,6 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         print(f"Mixed precision: {mixed_reason}")
         print(f"Seed: {settings.seed} (op determinism {'off on GPU' if gpus else 'on'})")
         print(f"TFDS_DATA_DIR: {tfds_data_dir() or '(library default)'}")
-        print(f"KERAS_HOME: {keras_cache_dir()} (weights go to its models/ folder)")
+        print(keras_cache_note())
         print(f"KAGGLEHUB_CACHE: {os.environ.get('KAGGLEHUB_CACHE', '(library default)')} (KerasHub presets)")
     return settings

@@ -2,7 +2,7 @@
 # Does the course install and pass its smoke suite on Colab's versions? Run by hand (needs PyPI):
 #
 #   bash tools/colab_check.sh            # resolve, install, run the smoke suite
-#   bash tools/colab_check.sh resolve    # only check what pip would install
+#   bash tools/colab_check.sh resolve    # only check what pip would install (Colab's versions, and the newest)
 #   bash tools/colab_check.sh install    # resolve and install, no tests
 #   COLAB_TESTS="tests notebooks/10_applications_nlp_bert.ipynb" bash tools/colab_check.sh   # part of the suite
 #
@@ -48,6 +48,20 @@ print("  OK: TensorFlow, Keras, tfds, NumPy and protobuf stay as Colab ships the
       + (f"; {text[0]} matches TensorFlow {tf.__version__}." if text else "."))
 PY
 done
+# The other end: nothing held fixed, what does pip pick today (the newest TensorFlow/Keras on the registry)?
+# No upper bound may make the install impossible when Colab moves to them.
+echo "pip install .[dev,hub], nothing held fixed (the newest releases), dry run:"
+"$VENV/bin/pip" install -q --dry-run --ignore-installed --report "$VENV/newest-report.json" ".[dev,hub]"
+"$VENV/bin/python" - "$VENV/newest-report.json" <<'PY'
+import json, sys
+picked = {item["metadata"]["name"].lower(): item["metadata"]["version"] for item in json.load(open(sys.argv[1]))["install"]}
+shown = ", ".join(f"{name}=={picked[name]}" for name in ("tensorflow", "keras", "keras-hub", "tensorflow-text",
+                                                          "tensorflow-datasets") if name in picked)
+print("  resolves to", shown)
+tf_minor, text = ".".join(picked["tensorflow"].split(".")[:2]), picked.get("tensorflow-text", "")
+if text and not text.startswith(tf_minor + "."):
+    sys.exit(f"FAIL: tensorflow-text {text} does not match TensorFlow {picked['tensorflow']}")
+PY
 [ "${1:-all}" = resolve ] && exit 0
 
 "$VENV/bin/pip" install -q -c "$constraints" ".[dev,hub]"   # non-editable, as in Colab

@@ -108,13 +108,37 @@ def badge_line(path: Path) -> str:
     return f"[![Open In Colab]({BADGE_SVG})]({url})"
 
 
+PLACEHOLDER_REPOSITORY = "OWNER/REPO"
+
+
 def install_cell_source(path: Path) -> str:
-    """The Colab install cell of notebook ``path``: ``tlcourse`` with the extras its lesson needs."""
+    """The Colab install cell of notebook ``path``: ``tlcourse`` with the extras its lesson needs.
+
+    While ``[tool.tlcourse] repository`` is still the placeholder ``OWNER/REPO`` there is nothing to
+    install from GitHub: the cell then stops in Colab (unless the helpers are already importable,
+    e.g. uploaded) with a message that says so and how to install them otherwise.
+    """
     from tlcourse.course import lesson_for
 
     repo, branch = repository()
     extras = lesson_for(path.name).extras
     package = f"tlcourse[{','.join(extras)}]" if extras else "tlcourse"
+    if repo == PLACEHOLDER_REPOSITORY:
+        fix = (f"!pip freeze | grep -iE '{COLAB_PINS_PATTERN}' > /tmp/colab-pins.txt\n"
+               f"%pip install -q -c /tmp/colab-pins.txt \"{package} @ file:///content/course.zip\"")
+        return (
+            f"{INSTALL_MARKER}. Not published yet: pyproject.toml's [tool.tlcourse] repository is\n"
+            f"# still the placeholder {PLACEHOLDER_REPOSITORY} (README: \"Publishing the course\"), so there is nothing to install.\n"
+            "import importlib.util\n"
+            "import sys\n"
+            'if "google.colab" in sys.modules and importlib.util.find_spec("tlcourse") is None:\n'
+            "    raise RuntimeError(\n"
+            '        "The course helpers (tlcourse) cannot be installed from GitHub: this copy of the course names no "\n'
+            f'        "repository yet (still the placeholder {PLACEHOLDER_REPOSITORY}). Install them from a zip instead: in a "\n'
+            '        "clone run `git archive -o course.zip HEAD`, upload course.zip in Colab\'s Files panel (left), "\n'
+            '        "then run these two lines in a new cell:\\n"\n'
+            f"        {fix!r})"
+        )
     return (
         f"{INSTALL_MARKER}, holding Colab's TensorFlow, Keras, tfds, NumPy and protobuf\n"
         "# fixed as constraints: pip may add packages but never replaces these (tools/colab_check.sh checks it).\n"

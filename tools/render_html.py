@@ -6,7 +6,8 @@
 
 `make html PROFILE=smoke NOTEBOOKS=00,01` runs the same. Each notebook runs in a fresh python3
 kernel of this interpreter, in notebooks/ (as nbval does), with TLCOURSE_PROFILE=<profile> and
-MPLBACKEND=Agg. A failing cell does not stop the notebook: the HTML shows the error and the run
+matplotlib's inline backend, so the figures are in the HTML (an inherited MPLBACKEND=Agg, as `make
+test` sets, would replace it and leave the HTML without a single figure). A failing cell does not stop the notebook: the HTML shows the error and the run
 counts as failed. Writes <out>/NN_name.html and <out>/index.html (status and time of each);
 prints one line per notebook and a summary; exits 1 if any notebook failed.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 PROFILES = ("smoke", "quick", "full")
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 @dataclass
@@ -87,7 +89,8 @@ def render(path: Path, out_dir: Path, profile: str, timeout: int) -> Result:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(path, as_version=4)
-    env = dict(os.environ, TLCOURSE_PROFILE=profile, MPLBACKEND="Agg")
+    # The kernel's inline backend puts each figure into the outputs as a PNG; Agg would draw them nowhere.
+    env = dict(os.environ, TLCOURSE_PROFILE=profile, MPLBACKEND=INLINE_BACKEND)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     client = NotebookClient(
         nb,

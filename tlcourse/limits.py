@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import statistics
@@ -393,6 +394,15 @@ def _runs(train: Callable[..., keras.Model], source_base: keras.Model, labels_pe
     return rows
 
 
+@functools.lru_cache(maxsize=8)
+def _target_pool(pool_per_class: int, seed: int, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    # Drawn once per notebook and seed (each section asks for the same pool); read-only, as it is shared.
+    data = make_target_data(pool_per_class, seed=seed, test_per_class=1, image_size=image_size)  # test unused
+    for array in (data.x_pool, data.y_pool):
+        array.flags.writeable = False
+    return data.x_pool, data.y_pool
+
+
 def run_shapes(source_base: keras.Model, labels_per_class: Sequence[int], seeds: Sequence[int], *,
                steps: Mapping[int, int], validation: tuple[np.ndarray, np.ndarray], pool_per_class: int,
                methods: Sequence[str] = RECIPES, batch_size: int = 32, input_scale: float = 1.0) -> list[dict[str, Any]]:
@@ -430,9 +440,7 @@ def run_shapes(source_base: keras.Model, labels_per_class: Sequence[int], seeds:
     x_val, y_val = validation
 
     def data_for(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        data = make_target_data(pool_per_class, seed=seed, test_per_class=1,
-                                image_size=source_base.input_shape[1])  # its 6 test images go unused
-        return data.x_pool, data.y_pool, x_val, y_val
+        return (*_target_pool(pool_per_class, seed, source_base.input_shape[1]), x_val, y_val)
 
     return _runs(train_shapes_recipe, source_base, labels_per_class, seeds, steps, methods, data_for, batch_size,
                  input_scale)

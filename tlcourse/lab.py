@@ -431,7 +431,7 @@ def fit_recipe(method: str, model: keras.Model, base: keras.Model, train_ds: tf.
 
     ``"scratch"`` and ``"frozen"`` train all steps as compiled; ``"fine-tuned"`` trains the head
     for the first half, then unfreezes ``base``, recompiles with ``learning_rate / 10`` and trains the
-    rest. Shared by ``train_target`` and ``tlcourse.limits.train_digits_target``.
+    rest. Shared by ``train_target`` and ``tlcourse.limits`` (its shapes and digits recipes).
 
     Example:
         >>> fit_recipe("frozen", model, base, train_ds, steps=100, learning_rate=1e-3)  # doctest: +SKIP

@@ -279,16 +279,19 @@ class LimitsSettings:
         memorised_epochs: ...in this many passes.
         few_labels: labels per target shape in the near-vs-far comparison.
         labels_per_class: label budgets of the lab sweep where scratch may catch up, smallest first;
-            the largest one is also where negative transfer is measured.
-        seeds: seeds of every lab comparison (at least 2: the verdicts need a noise estimate).
+            the largest one is also where negative transfer is provoked.
+        seeds: seeds of every lab comparison (at least 2: ``stats.compare_seeds`` gives no verdict
+            from one seed).
         target_epochs: lab step budget: this many passes over the labelled images...
-        min_target_steps: ...but at least this many steps (``tlcourse.lab.step_budget``).
-        test_per_class: lab target test images per shape.
+        min_target_steps: ...but at least this many steps (``tlcourse.little_data.step_budget``, the
+            course's one step rule).
+        test_per_class: lab target validation images per shape, and as many test images.
         digits_labels_per_class: label budgets of the digits target (digits 5–9), smallest first.
         digits_seeds: seeds of the digits comparison (at least 2).
         digits_source_epochs: passes over the source digits (0–4) when pretraining.
         digits_epochs: digits step budget: this many passes over the labelled images...
-        digits_min_steps: ...but at least this many steps.
+        digits_min_steps: ...but at least this many steps (the same rule).
+        (The digits validation and test splits hold 40 images per digit each: ``limits.load_digit_tasks``.)
     """
 
     source_per_class: int

@@ -200,7 +200,7 @@ CONFIG_FILE = "config.json"
 RESULT_FILE = "result.json"
 WEIGHTS_FILE = "final_weights.npz"
 BEST_WEIGHTS_FILE = "best.weights.h5"
-CLASSES = ("circle", "square", "star5", "heart")
+CLASSES = ("circle", "square", "star", "heart")
 """The worker recipe's classes: shapes drawn by ``tlcourse.shapes`` (offline, deterministic)."""
 LOG_TAIL_LINES = 12
 
@@ -236,7 +236,7 @@ class WorkerRecipe:
     examples_per_class: int = 16
     val_examples_per_class: int = 4
     image_size: int = 16
-    unfreeze_layers: int = 3
+    unfreeze_layers: int = 5  # the last convolution block (conv, BN, ReLU, pooling) and the global pooling
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -628,6 +628,59 @@ def max_weight_difference(first: list[np.ndarray], second: list[np.ndarray]) -> 
     return max(float(np.max(np.abs(a.astype(np.float64) - b.astype(np.float64)))) for a, b in zip(first, second))
 
 
+def fix_keras_multiworker() -> None:
+    """Work around two Keras 3 bugs that make ``fit`` fail under ``MultiWorkerMirroredStrategy`` (2+ workers).
+
+    Checked on Keras 3.15.1 with TF 2.21 (keras-team/keras#20585 reports ``fit`` broken under this
+    strategy since TF 2.16); with one worker neither bug shows:
+
+    1. Before training, ``fit`` takes the first *distributed* batch and calls
+       ``strategy.reduce("MEAN", (x, y), axis=None)`` on it only to learn the input shapes
+       (``_maybe_symbolic_build``). ``MultiWorkerMirroredStrategy`` cannot reduce a tuple: "Attempt to
+       convert a value (PerReplica…) … to a Tensor". Fixed here: the shapes come from this worker's
+       own slice of that batch, no reduce.
+    2. Every step, the logs (loss and metrics, scalars) are averaged with
+       ``strategy.reduce("MEAN", value, axis=0)``: "Invalid reduction dimension 0 for input with 0
+       dimensions". Fixed here: each worker reports its own copy, which is already the global value
+       (Keras metric variables are summed across all replicas when they are updated).
+
+    Training itself (gradients, all-reduce, optimizer) is untouched. It patches two private Keras
+    functions in this process only and is idempotent; a newer Keras may not need it (or break it):
+    remove it then.
+
+    Example:
+        >>> fix_keras_multiworker()  # doctest: +SKIP
+    """
+    from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    if getattr(tf_trainer, "_tlcourse_multiworker_fix", False):
+        return
+    multi_worker = tf_trainer._collective_all_reduce_multi_worker  # noqa: SLF001
+    original_build = tf_trainer.TensorFlowTrainer._maybe_symbolic_build  # noqa: SLF001
+    original_reduce = tf_trainer.reduce_per_replica
+
+    def _maybe_symbolic_build(self: Any, iterator: Any = None, data_batch: Any = None) -> Any:
+        strategy = self._distribute_strategy  # noqa: SLF001
+        if iterator is None or strategy is None or not multi_worker(strategy):
+            return original_build(self, iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:  # as Keras does: peek at the first batch
+            local = strategy.experimental_local_results
+            data_batch = tf.nest.map_structure(
+                lambda value: local(value)[0] if isinstance(value, tf.distribute.DistributedValues) else value,
+                next(batches))
+            break
+        return original_build(self, data_batch=data_batch)
+
+    def reduce_per_replica(values: Any, strategy: Any, reduction: str) -> Any:
+        if reduction in ("auto", "mean") and multi_worker(strategy):
+            reduction = "first"
+        return original_reduce(values, strategy, reduction)
+
+    tf_trainer.TensorFlowTrainer._maybe_symbolic_build = _maybe_symbolic_build  # noqa: SLF001
+    tf_trainer.reduce_per_replica = reduce_per_replica
+    tf_trainer._tlcourse_multiworker_fix = True  # noqa: SLF001
+
+
 def _build_worker_model(recipe: WorkerRecipe, num_classes: int) -> tuple[Any, Any]:
     """A tiny CNN with BatchNormalization (the 'pretrained' base, here seeded) and a logits head."""
     import keras
@@ -666,6 +719,7 @@ def run_worker(run_dir: str | os.PathLike, index: int) -> dict[str, Any]:
     recipe = WorkerRecipe(**config["recipe"])
     keras.utils.set_random_seed(recipe.seed)
     tf.config.experimental.enable_op_determinism()
+    fix_keras_multiworker()  # Keras 3's fit fails under MultiWorkerMirroredStrategy without it (see there)
     strategy = make_strategy("multiworker")  # first TensorFlow work of the program: joins the cluster
     replicas = strategy.num_replicas_in_sync
     resolver = strategy.cluster_resolver

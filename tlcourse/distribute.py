@@ -546,8 +546,8 @@ def launch_workers(count: int = 2, recipe: WorkerRecipe | None = None, *, run_di
                     joined.add(index)
                     say(f"worker {index} joined the cluster after {elapsed:.0f} s")
             failed = [index for index, process in processes.items() if process.returncode not in (None, 0)]
-            if failed:
-                index = failed[0]
+            if failed:  # the cause first: a killed worker, then one that died of a signal, then the others
+                index = min(failed, key=lambda i: (i != kill_worker or not killed, workers[i].returncode > 0, i))
                 why = _why(workers[index].returncode, logs[index])
                 if killed and index == kill_worker:
                     why = f"it was killed with SIGKILL after epoch {kill_after_epoch}, as kill_worker asked. " \

@@ -11,12 +11,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tlcourse.distribute import (WorkerError, WorkerRecipe, launch_workers, main, make_strategy,
+from tlcourse.distribute import (WorkerError, WorkerRecipe, launch_side_by_side, launch_workers, main, make_strategy,
                                  max_weight_difference, scaled)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,10 +137,7 @@ def runs(tmp_path_factory):
     """One worker and two workers, same seed and global batch, launched side by side (shared by tests)."""
     folder = tmp_path_factory.mktemp("workers")
     began = time.monotonic()
-    with ThreadPoolExecutor(2) as pool:
-        one = pool.submit(launch_workers, 1, RECIPE, run_dir=folder / "one", timeout=600, verbose=False)
-        two = pool.submit(launch_workers, 2, RECIPE, run_dir=folder / "two", timeout=600, verbose=False)
-        runs = {"one": one.result(), "two": two.result()}
+    runs = launch_side_by_side({"one": (1, RECIPE), "two": (2, RECIPE)}, folder, timeout=600, verbose=False)
     print(f"\n1 and 2 workers side by side: {time.monotonic() - began:.0f} s")
     return runs
 
@@ -166,7 +162,7 @@ def test_a_killed_worker_is_reported_and_the_restarted_run_resumes(runs, tmp_pat
     run_dir = tmp_path / "killed"
     with pytest.raises(WorkerError, match="worker 1 .*killed with SIGKILL after epoch 2") as caught:
         launch_workers(2, RECIPE, run_dir=run_dir, kill_worker=1, kill_after_epoch=2, timeout=600, verbose=False)
-    assert caught.value.worker == 1 and caught.value.workers[1].returncode == -9
+    assert caught.value.worker == 1 and caught.value.workers[1].returncode == -9 and caught.value.run_dir == run_dir
     assert running_with(str(run_dir)) == [], "every worker is stopped when one dies"
     resumed = launch_workers(2, RECIPE, run_dir=run_dir, timeout=600, verbose=False)
     print(f"\nthe restarted run resumed from epoch {resumed.resumed_from_epoch} of {RECIPE.epochs}")

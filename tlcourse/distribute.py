@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -322,13 +323,15 @@ class WorkerError(RuntimeError):
     """A worker failed, never joined the cluster, or the time limit passed; all workers were stopped.
 
     ``worker`` is the index of the worker at fault (``None`` when it was the time limit), ``workers``
-    every worker's ``WorkerResult`` (exit status and log).
+    every worker's ``WorkerResult`` (exit status and log), ``run_dir`` the run's folder (pass it to
+    ``launch_workers`` again to resume).
     """
 
     def __init__(self, message: str, worker: int | None, workers: list[WorkerResult]) -> None:
         super().__init__(message)
         self.worker = worker
         self.workers = workers
+        self.run_dir = workers[0].log_path.parents[1]
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -366,17 +369,21 @@ def check_port_free(port: int, worker: int, host: str = "127.0.0.1") -> None:
                              "ports=None to pick free ports, or stop that process (`lsof -i :PORT` names it).") from None
 
 
-def cluster_tf_configs(ports: list[int], host: str = "127.0.0.1") -> list[str]:
-    """Return one ``TF_CONFIG`` per worker for a cluster of ``len(ports)`` workers on ``host``.
+def cluster_tf_configs(ports: list[int], hosts: list[str] | None = None) -> list[str]:
+    """Return one ``TF_CONFIG`` per worker: worker ``i`` listens on ``hosts[i]:ports[i]`` (default 127.0.0.1).
 
     Worker 0 is the chief (it writes the best weights). On real machines each address is that
-    machine's ``host:port`` and each machine gets its own ``TF_CONFIG``, with its own ``index``.
+    machine's ``host:port`` and each machine gets its own ``TF_CONFIG``, the same but for ``index``.
 
     Example:
         >>> json.loads(cluster_tf_configs([2222, 2223])[1])
         {'cluster': {'worker': ['127.0.0.1:2222', '127.0.0.1:2223']}, 'task': {'type': 'worker', 'index': 1}}
     """
-    addresses = [f"{host}:{port}" for port in ports]
+    hosts = ["127.0.0.1"] * len(ports) if hosts is None else list(hosts)
+    if len(hosts) != len(ports):
+        raise ValueError(f"hosts={hosts} and ports={ports} differ in length: expected one host per port. "
+                         "Fix: list one host (or IP address) per worker.")
+    addresses = [f"{host}:{port}" for host, port in zip(hosts, ports)]
     return [json.dumps({"cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})
             for index in range(len(ports))]
 
@@ -387,6 +394,11 @@ def _write_json(path: Path, data: Any) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(data, indent=1))
     os.replace(temporary, path)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _worker_dir(run_dir: Path, index: int) -> Path:
@@ -509,7 +521,8 @@ def launch_workers(count: int = 2, recipe: WorkerRecipe | None = None, *, run_di
         check_int(f"ports[{index}]", port, minimum=1, maximum=65535, fix="use ports=None to pick free ones")
         check_port_free(port, index)
     if run_dir is None:
-        run_dir = results_dir() / "workers" / time.strftime(f"run-%Y%m%d-%H%M%S-{os.getpid()}-{count}w")
+        run_dir = Path(tempfile.mkdtemp(prefix=time.strftime(f"run-%Y%m%d-%H%M%S-{count}w-"),
+                                        dir=_mkdir(results_dir() / "workers")))
     run_dir = Path(run_dir)
     _prepare_run_dir(run_dir, count, recipe)
 
@@ -560,7 +573,7 @@ def launch_workers(count: int = 2, recipe: WorkerRecipe | None = None, *, run_di
                     break
             late = [index for index in range(count) if index not in joined]
             if late and elapsed > start_timeout:
-                index = late[0]
+                index = min(late, key=lambda i: (i in processes, i))  # a worker never started is the cause
                 never = index not in processes
                 what = ("was never started (start=" + str(start) + ")") if never else "started but did not join"
                 raise WorkerError(
@@ -588,6 +601,33 @@ def launch_workers(count: int = 2, recipe: WorkerRecipe | None = None, *, run_di
     run = WorkerRun(run_dir, list(workers.values()), time.monotonic() - began)
     say(f"all {count} worker(s) finished in {run.seconds:.0f} s")
     return run
+
+
+def launch_side_by_side(clusters: dict[str, tuple[int, WorkerRecipe]], folder: str | os.PathLike | None = None,
+                        **kwargs: Any) -> dict[str, WorkerRun]:
+    """Run several independent clusters at the same time (one thread each); return their runs by name.
+
+    ``clusters`` maps a name to ``(count, recipe)``; ``kwargs`` go to every ``launch_workers`` call.
+    Each cluster gets a new run folder (``folder/cluster-<i>`` when ``folder`` is given). Used to
+    compare 1 and 2 workers without waiting twice.
+
+    Example:
+        >>> runs = launch_side_by_side({"1 worker": (1, WorkerRecipe(global_batch_size=16)),
+        ...                             "2 workers": (2, WorkerRecipe(global_batch_size=16))})  # doctest: +SKIP
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not isinstance(clusters, dict) or not clusters:
+        raise ValueError(f"clusters={clusters!r}: expected a dict of name → (count, recipe). "
+                         'Fix: e.g. {"2 workers": (2, WorkerRecipe())}.')
+    if "run_dir" in kwargs:
+        raise ValueError("run_dir cannot be shared by several clusters. Fix: pass folder= (each cluster gets "
+                         "a new folder in it), or leave it out.")
+    with ThreadPoolExecutor(len(clusters)) as pool:
+        futures = {name: pool.submit(launch_workers, count, recipe, **kwargs, run_dir=None if folder is None
+                                     else Path(folder) / f"cluster-{i}")
+                   for i, (name, (count, recipe)) in enumerate(clusters.items())}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _read_from(path: Path, offset: int) -> str:

@@ -275,7 +275,7 @@ class WorkerRecipe:
             >>> WorkerRecipe.for_profile("smoke").epochs
             3
         """
-        check_choice("profile", profile, ("smoke", "quick", "full"), fix="use settings.profile")
+        check_choice("profile", profile, ("smoke", "quick", "full"), fix="use settings.name")
         sizes = {"smoke": {}, "quick": {"head_epochs": 2, "fine_tune_epochs": 3, "examples_per_class": 64,
                                         "val_examples_per_class": 16, "image_size": 24},
                  "full": {"head_epochs": 3, "fine_tune_epochs": 5, "examples_per_class": 128,
@@ -502,7 +502,7 @@ def launch_workers(count: int = 2, recipe: WorkerRecipe | None = None, *, run_di
     recipe = WorkerRecipe() if recipe is None else recipe
     if not isinstance(recipe, WorkerRecipe):
         raise TypeError(f"recipe={recipe!r} is a {type(recipe).__name__}: expected a WorkerRecipe. "
-                        "Fix: pass e.g. WorkerRecipe.for_profile(settings.profile).")
+                        "Fix: pass e.g. WorkerRecipe.for_profile(settings.name).")
     recipe.batches(count)  # the global batch must split over the workers
     timeout = check_number("timeout", timeout, above=0.0, fix="give the run seconds, e.g. timeout=600")
     start_timeout = check_number("start_timeout", start_timeout, above=0.0, fix="e.g. start_timeout=180")

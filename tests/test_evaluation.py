@@ -13,8 +13,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import layers  # noqa: E402
 
-from tlcourse.evaluation import (GradCam, Predictions, compare_predictions, grad_cam, most_confident_mistakes,  # noqa: E402
-                                 predict_dataset)
+from tlcourse.evaluation import GradCam, Predictions, grad_cam, most_confident_mistakes, predict_dataset  # noqa: E402
 from tlcourse.plots import plot_comparison, plot_grad_cam  # noqa: E402
 from tlcourse.results import comparison_rows, format_table  # noqa: E402
 from tlcourse.settings import PROFILES  # noqa: E402
@@ -270,36 +269,3 @@ def test_every_profile_has_evaluation_settings():
         assert evaluation.gallery_size >= 1 and evaluation.grad_cam_images >= 1
         assert evaluation.demo_image_size >= 16 and evaluation.own_epochs >= 1
     assert PROFILES["smoke"].evaluation.own_epochs <= PROFILES["quick"].evaluation.own_epochs
-
-
-def test_compare_predictions_calls_noise_noise_and_a_clear_gap_a_win():
-    y_true = np.array([0] * 50 + [1] * 50)
-    one_more_right = y_true.copy()
-    one_more_right[:10] = 1  # 10 mistakes ...
-    fewer_right = one_more_right.copy()
-    fewer_right[10] = 1  # ... and one more: too small a gap to call
-    close = compare_predictions(y_true, one_more_right, fewer_right, ("a", "b"))
-    assert close.winner is None and close.accuracies == (0.90, 0.89) and close.examples == 100
-    assert close.verdict.startswith("no clear difference between a and b")
-    far = compare_predictions(y_true, y_true, np.ones(100, int), ("model", "always 1"))
-    assert far.winner == "model" and far.margin == pytest.approx(2 * np.sqrt(50) / 100)
-    assert compare_predictions(y_true, np.ones(100, int), y_true, ("x", "y")).winner == "y"
-
-
-def test_compare_predictions_scores_one_class_as_recall():
-    y_true = np.array([0] * 9 + [1] * 30)
-    always_1 = np.ones(39, int)
-    recall = compare_predictions(y_true, y_true, always_1, ("model", "always 1"), only_class=0)
-    assert recall.accuracies == (1.0, 0.0) and recall.examples == 9 and recall.winner == "model"
-    assert compare_predictions(y_true, y_true, always_1, only_class=1).accuracies == (1.0, 1.0)
-
-
-@pytest.mark.parametrize("kwargs, words", [
-    ({"pred_b": np.zeros(3, int)}, "same examples"),
-    ({"names": "ab"}, "two strings"),
-    ({"only_class": 5}, "true class 5"),
-])
-def test_compare_predictions_rejects_bad_input(kwargs, words):
-    arguments = {"y_true": np.zeros(4, int), "pred_a": np.zeros(4, int), "pred_b": np.zeros(4, int), **kwargs}
-    with pytest.raises(ValueError, match=words):
-        compare_predictions(**arguments)

@@ -142,6 +142,8 @@ def test_default_prefetch_lists_are_the_union_of_the_plans():
 def test_plan_for_one_notebook_and_its_errors():
     assert plan([3], "full") == (["tf_flowers"], [("MobileNetV2", 224), ("ResNet50", 224)])
     assert plan([0, 1], "quick") == ([], [])
+    # 13 builds its bases at its own (smaller) side in quick: MobileNetV2's file follows it
+    assert ("MobileNetV2", get_settings("quick").healthcare.image_size) in plan([13], "quick")[1]
     with pytest.raises(ValueError, match="no notebook 42"):
         plan([42])
     with pytest.raises(ValueError, match="smoke downloads nothing"):

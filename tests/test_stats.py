@@ -118,3 +118,18 @@ def test_test_set_is_read_once_per_purpose():
         test_set.read("choose")
     with pytest.raises(ValueError, match="test split"):
         stats.TestSet(None)
+
+
+@pytest.mark.parametrize("successes, trials", [(0, 1), (1, 1), (0, 12), (7, 9), (18, 20), (20, 20), (412, 430)])
+def test_proportion_interval_is_scipys_wilson(successes, trials):
+    expected = scipy_stats.binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+    assert stats.proportion_interval(successes, trials) == pytest.approx((expected.low, expected.high))
+
+
+def test_proportion_interval_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="trials"):
+        stats.proportion_interval(0, 0)
+    with pytest.raises(ValueError, match="successes"):
+        stats.proportion_interval(5, 4)
+    with pytest.raises(TypeError, match="successes"):
+        stats.proportion_interval(1.5, 4)

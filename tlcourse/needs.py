@@ -32,7 +32,7 @@ NEEDS: dict[int, Needs] = {
     8: Needs(FLOWERS, ("MobileNetV2",)),
     9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
-    13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2",)),
+    13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2", "ResNet50", "InceptionV3")),
     10: Needs(("imdb_reviews",)),  # KerasHub presets: PRESETS below
     11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: PRESETS below
     15: Needs(FLOWERS, ("MobileNetV2",)),
@@ -46,26 +46,33 @@ PRESETS: dict[int, tuple[str, ...]] = {
 }
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)
+# Lessons that build their bases at their own input size, as a settings path (default: the
+# profile's ``image_size``). 13: a smaller side in quick, so three backbones fit its budget.
+IMAGE_SIZES: dict[int, str] = {13: "healthcare.image_size"}
 
 
 def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tuple[list[str], list[tuple[str, int]]]:
     """Return ``(datasets, weights)`` to download for ``notebooks`` (default: all) in ``profile``.
 
-    ``weights`` holds ``(backbone, image_size)`` pairs: the profile's image size for MobileNetV2,
-    224 for the others (their file does not depend on it). Each item appears once, in course order.
+    ``weights`` holds ``(backbone, image_size)`` pairs: the notebook's image size for MobileNetV2
+    (the profile's, or the one ``IMAGE_SIZES`` names), 224 for the others (their file does not
+    depend on it). Each item appears once, in course order.
 
     Example:
         >>> plan([3], "quick")
         (['tf_flowers'], [('MobileNetV2', 160), ('ResNet50', 224)])
+        >>> plan([13], "quick")[1]
+        [('MobileNetV2', 128), ('ResNet50', 224), ('InceptionV3', 224)]
     """
     from tlcourse.settings import get_settings
 
     numbers = _checked(notebooks, profile, default=NEEDS)
-    image_size = get_settings(profile).image_size
+    settings = get_settings(profile)
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
     for number in numbers:
         needs = NEEDS.get(number, Needs())
+        image_size = _setting(settings, IMAGE_SIZES[number]) if number in IMAGE_SIZES else settings.image_size
         datasets += [name for name in needs.datasets if name not in datasets]
         for backbone in needs.backbones:
             item = (backbone, image_size if backbone in SIZE_DEPENDENT else 224)
@@ -90,12 +97,18 @@ def presets(notebooks: Iterable[int] | None = None, profile: str = "quick") -> l
     names: list[str] = []
     for number in numbers:
         for path in PRESETS.get(number, ()):
-            value: object = settings
-            for attribute in path.split("."):
-                value = getattr(value, attribute)
+            value = _setting(settings, path)
             if value is not None and value not in names:
                 names.append(str(value))
     return names
+
+
+def _setting(settings: object, path: str) -> object:
+    """The value at ``path`` (e.g. ``"nlp.backbone_preset"``) in ``settings``."""
+    value = settings
+    for attribute in path.split("."):
+        value = getattr(value, attribute)
+    return value
 
 
 def _checked(notebooks: Iterable[int] | None, profile: str, default: Mapping[int, object]) -> list[int]:

@@ -31,6 +31,7 @@ DATASETS = (
 # ImageNet weights (without the top) the notebooks load. Only MobileNetV2's file depends on the input
 # size (160 px in quick, 224 in full); the others are one file for any size.
 WEIGHTS = (
+    ("MobileNetV2", 128),  # 13 quick
     ("MobileNetV2", 160), ("MobileNetV2", 224),  # 03–09
     ("MobileNetV3Small", 224),  # 04 exercise, 07, 09
     ("ResNet50", 224),  # 03 exercise, 07

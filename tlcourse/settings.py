@@ -183,8 +183,8 @@ class HealthcareSettings:
 
     Attributes:
         examples_per_class: cap on colorectal_histology training tiles per class (``None``: all).
-        unfreeze_layers: top layers of MobileNetV2 the deeper fine-tuning unfreezes; the notebook
-            compares it with notebook 08's 29 layers (far from ImageNet the higher layers' features
+        unfreeze_layers: top layers of the chosen base the deeper fine-tuning unfreezes; the notebook
+            compares it, on validation, with notebook 08's 29 layers (far from ImageNet the higher layers' features
             may fit worse, so more of them may need to adapt: measured, not assumed).
         head_epochs: epochs of the new head on the frozen base's cached features (cheap: the base
             runs once), in both parts.
@@ -194,6 +194,10 @@ class HealthcareSettings:
             are loaded without ``Settings.train_examples_per_class`` (``load_splits(...,
             per_class_cap=False)``) and the cap takes the first ones, so the dataset's own class
             imbalance stays.
+        image_size: input side of every base in the notebook (MobileNetV2 needs one of its ImageNet
+            sizes; InceptionV3 at least 75 px). Smaller than ``Settings.image_size`` in quick, so that
+            comparing ResNet50 and InceptionV3 with MobileNetV2 — and fine-tuning the winner — fits
+            the quick budget on 2 CPU cores.
     """
 
     examples_per_class: int | None
@@ -202,6 +206,7 @@ class HealthcareSettings:
     fine_tune_epochs: int
     scratch_epochs: int
     pneumonia_train_examples: int | None
+    image_size: int
 
 
 @dataclass(frozen=True)
@@ -409,7 +414,8 @@ PROFILES: dict[str, Settings] = {
                                    patience=1),
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,
-                                      fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None),
+                                      fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None,
+                                      image_size=96),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
                       batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4),
@@ -462,7 +468,8 @@ PROFILES: dict[str, Settings] = {
                                    bn_demo_batches=2, patience=2),
         robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, head_epochs=20,
-                                      fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600),
+                                      fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600,
+                                      image_size=128),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
                       epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
@@ -516,7 +523,8 @@ PROFILES: dict[str, Settings] = {
                                    bn_demo_batches=2, patience=3),
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=20,
-                                      fine_tune_epochs=10, scratch_epochs=30, pneumonia_train_examples=None),
+                                      fine_tune_epochs=10, scratch_epochs=30, pneumonia_train_examples=None,
+                                      image_size=224),
         nlp=NlpSettings(backbone_preset="bert_small_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
                       sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5, seeds=3,

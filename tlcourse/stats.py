@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from scipy import stats as scipy_stats
 
-from tlcourse.checks import check_number, check_text
+from tlcourse.checks import check_int, check_number, check_text
 
 CONFIDENCE = 0.95
 """The confidence level of every interval and test in the course (p < 0.05)."""
@@ -316,3 +316,38 @@ class TestSet:
     def __repr__(self) -> str:
         state = "unread" if self.purpose is None else f"read for {self.purpose!r}"
         return f"TestSet({self.name!r}, {state})"
+
+
+def proportion_interval(successes: int, trials: int) -> tuple[float, float]:
+    """Return the 95 % Wilson confidence interval ``(low, high)`` of a proportion, both in 0–1.
+
+    For a rate measured on a finite set of examples — sensitivity (pneumonia cases found among
+    all pneumonia cases), specificity, recall of one class — the interval says how far the true
+    rate could lie from the measured one. Wilson's interval (Wilson, 1927) stays inside 0–1 and
+    keeps its coverage near 95 % for small counts and rates near 0 or 1, where the textbook
+    ``p ± 1.96·√(p(1−p)/n)`` fails (it gives ``[1, 1]`` for 20 right out of 20). Introduced in
+    notebook 13.
+
+    Args:
+        successes: how many examples counted (e.g. pneumonia X-rays the model flagged).
+        trials: how many examples there were (e.g. all pneumonia X-rays), at least 1.
+
+    Example:
+        >>> low, high = proportion_interval(18, 20)
+        >>> f"{low:.3f} to {high:.3f}"
+        '0.699 to 0.972'
+        >>> proportion_interval(20, 20)[1]
+        1.0
+
+    Raises:
+        TypeError: a count that is not a whole number.
+        ValueError: no trial, or more successes than trials.
+    """
+    trials = check_int("trials", trials, minimum=1, fix="count at least one example, e.g. the positives in y_true")
+    successes = check_int("successes", successes, minimum=0, maximum=trials,
+                          fix=f"count the successes among the {trials} trials (0 to {trials})")
+    z = float(scipy_stats.norm.ppf(0.5 + CONFIDENCE / 2))
+    rate = successes / trials
+    centre = (rate + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(rate * (1 - rate) / trials + z * z / (4 * trials * trials))
+    return (max(0.0, centre - half), min(1.0, centre + half))

@@ -478,7 +478,7 @@ PROFILES: dict[str, Settings] = {
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, head_epochs=20,
                                       fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
-                      train_count=300, test_count=250, budgets=(30, 100, 300), sequence_length=64,
+                      train_count=300, test_count=200, budgets=(30, 300), sequence_length=64,
                       epochs=3, batch_size=16, learning_rate=5e-5, seeds=3, min_steps=15, val_count=150,
                       decoder_preset="gpt2_base_en", decoder_sequence_length=64, shots=4, prompt_words=24,
                       prompt_sequence_length=192, prompt_test_count=100),

@@ -423,7 +423,7 @@ PROFILES: dict[str, Settings] = {
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,
                                       fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
-                      train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
+                      train_count=32, test_count=16, budgets=(32,), sequence_length=32, epochs=1,
                       batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4, val_count=16,
                       decoder_preset="gpt2_base_en", decoder_sequence_length=32, shots=2, prompt_words=8,
                       prompt_sequence_length=96, prompt_test_count=8),

@@ -100,8 +100,10 @@ def test_the_scanner_sees_what_it_should():
 
 
 def test_presets_follow_the_profile():
-    assert presets([10, 11], "quick") == ["bert_tiny_en_uncased", "bert_tiny_en_uncased_sst2", "whisper_tiny_en"]
-    assert presets([11, 10], "full") == ["bert_small_en_uncased", "bert_tiny_en_uncased_sst2", "whisper_base_en"]
+    assert presets([10, 11], "quick") == ["bert_tiny_en_uncased", "bert_tiny_en_uncased_sst2", "gpt2_base_en",
+                                      "whisper_tiny_en"]
+    assert presets([11, 10], "full") == ["bert_small_en_uncased", "bert_tiny_en_uncased_sst2", "gpt2_base_en",
+                                     "whisper_base_en"]
     assert presets([3, 3], "quick") == [] and presets([], "full") == []
     every = presets(profile="quick")
     assert len(every) == len(set(every)) and get_settings("quick").robotics.detector_preset in every

@@ -85,3 +85,15 @@ def test_whisper_tiny_is_built_at_its_real_size(monkeypatch):
     assert encoder_trainable < 37_184_256  # the encoder half only
     with pytest.raises(ValueError, match="PRESET_SIZES"):
         stand_in_backbone("whisper_large_v3")
+
+
+def test_gpt2_base_is_built_at_its_real_size(monkeypatch):
+    pytest.importorskip("keras_hub")
+    from tlcourse.text import stand_in_gpt2
+
+    monkeypatch.setenv(OFFLINE_TIMING_ENV, "1")
+    backbone, tokenizer = stand_in_gpt2(tlcourse.get_settings("quick"), "gpt2_base_en")
+    assert backbone.count_params() == 124_439_808  # gpt2_base_en in KerasHub's preset list
+    assert backbone.num_layers == 12 and len(tokenizer(" positive")) == 1
+    with pytest.raises(ValueError, match="GPT2_PRESET_SIZES"):
+        stand_in_gpt2(tlcourse.get_settings("quick"), "gpt2_extra_large_en")

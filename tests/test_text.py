@@ -1,11 +1,12 @@
-"""Tests of tlcourse.text (notebook 10): IMDB loading under mock data, the offline BERT stand-in, the verdict."""
+"""Tests of tlcourse.text (notebook 10): IMDB loading under mock data, the offline BERT and GPT-2 stand-ins, prompts."""
 
 import pytest
 
 import tlcourse
 from tlcourse.downloads import looks_like_download_failure
 from tlcourse.little_data import training_batches
-from tlcourse.text import build_vocabulary, gap_verdict, load_imdb, stand_in_classifier
+from tlcourse.text import (LABEL_NAMES, build_vocabulary, few_shot_prompts, load_imdb, pack_prompts,
+                           stand_in_classifier, stand_in_gpt2)
 
 SMOKE = tlcourse.get_settings("smoke")
 
@@ -23,12 +24,12 @@ def test_vocabulary_bad_input(texts, error):
 
 
 def test_load_imdb_mock_counts():
-    splits = load_imdb(SMOKE, 8, 4)
-    assert splits.train_texts.shape == (8,) and splits.test_labels.shape == (4,)
+    splits = load_imdb(SMOKE, 8, 3, 4)
+    assert splits.train_texts.shape == (8,) and splits.val_labels.shape == (3,) and splits.test_labels.shape == (4,)
     assert set(splits.train_labels.tolist()) <= {0, 1}
 
 
-@pytest.mark.parametrize("counts", [(1, 4), (8, "4")])
+@pytest.mark.parametrize("counts", [(1, 2, 4), (8, 2, "4"), (8, 1, 4)])
 def test_load_imdb_bad_counts(counts):
     with pytest.raises((ValueError, TypeError)):
         load_imdb(SMOKE, *counts)
@@ -75,24 +76,51 @@ def test_stand_in_trains_on_string_batches():
     texts, labels = np.array(["a good film", "a bad film", "good", "bad"]), np.array([1, 0, 1, 0])
     model = stand_in_classifier(SMOKE, "bert_tiny_en_uncased", sequence_length=16, vocabulary_texts=texts)
     model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(training_batches(texts, labels, 2, seed=0), steps_per_epoch=3, epochs=1, verbose=0)
+    model.fit(training_batches(texts, labels, 2, seed=0), steps_per_epoch=3, epochs=1, verbose=0,
+              shuffle=False)
     assert int(model.optimizer.iterations.numpy()) == 3
 
 
-def _summary(a_mean, b_mean, std):
-    return [{"method": "a", "budget": 50, "mean": a_mean, "std": std},
-            {"method": "b", "budget": 50, "mean": b_mean, "std": std}]
+def test_gpt2_stand_in_answers_are_single_tokens_and_it_reads_any_text():
+    pytest.importorskip("keras_hub")
+    import keras_hub
+
+    backbone, tokenizer = stand_in_gpt2(SMOKE, "gpt2_base_en")
+    assert [len(tokenizer(f" {name}")) for name in LABEL_NAMES] == [1, 1]
+    preprocessor = keras_hub.models.GPT2Preprocessor(tokenizer, sequence_length=16)
+    inputs = preprocessor(["Größe! 12 ✓", "ok"])  # any bytes become tokens: nothing is unknown
+    output = backbone(inputs)
+    assert output.shape == (2, 16, backbone.hidden_dim)
+    assert inputs["padding_mask"].numpy()[1].sum() == 4  # start, "o", "k", end
 
 
-@pytest.mark.parametrize("a_mean, b_mean, std, start", [
-    (0.8, 0.6, 0.01, "budget 50: a ahead"),
-    (0.6, 0.8, 0.01, "budget 50: b ahead"),
-    (0.62, 0.6, 0.05, "budget 50: within the spread"),
-])
-def test_gap_verdict_reads_the_gap_against_the_spread(a_mean, b_mean, std, start):
-    assert gap_verdict(_summary(a_mean, b_mean, std), "a", "b")[0].startswith(start)
+def test_gpt2_stand_in_refuses_real_profiles_and_bad_words(monkeypatch):
+    pytest.importorskip("keras_hub")
+    monkeypatch.delenv("TLCOURSE_OFFLINE_TIMING", raising=False)
+    with pytest.raises(ValueError, match="from_preset"):
+        stand_in_gpt2(tlcourse.get_settings("quick"), "gpt2_base_en")
+    with pytest.raises(TypeError, match="single words"):
+        stand_in_gpt2(SMOKE, "gpt2_base_en", words=("two words",))
 
 
-def test_gap_verdict_needs_both_methods():
-    with pytest.raises(ValueError, match="both"):
-        gap_verdict(_summary(0.7, 0.6, 0.0)[:1], "a", "b")
+def test_few_shot_prompts_put_the_shots_before_an_open_question():
+    prompts = few_shot_prompts(["great fun", "dull plot"], [1, 0], ["what a film it was", "meh"], words=3)
+    assert len(prompts) == 2
+    assert prompts[0] == ("Review: great fun\nSentiment: positive\n\nReview: dull plot\nSentiment: negative\n\n"
+                          "Review: what a film\nSentiment:")
+    with pytest.raises(ValueError, match="one label"):
+        few_shot_prompts(["a", "b"], [1], ["c"], words=3)
+    with pytest.raises(TypeError):
+        few_shot_prompts(["a"], [1], "one string", words=3)
+
+
+def test_pack_prompts_keeps_the_end_of_a_long_prompt():
+    pytest.importorskip("keras_hub")
+    _, tokenizer = stand_in_gpt2(SMOKE, "gpt2_base_en")
+    inputs, cut = pack_prompts(tokenizer, ["abcdefghi positive", "ab"], 9)
+    assert cut == 1 and inputs["padding_mask"].sum(axis=1).tolist() == [9, 2]
+    last_kept = inputs["token_ids"][0, 8]
+    assert last_kept == int(tokenizer(" positive")[0])  # the end survives, the beginning was cut
+    assert inputs["token_ids"][1, 2:].tolist() == [tokenizer.pad_token_id] * 7
+    with pytest.raises(ValueError, match="empty"):
+        pack_prompts(tokenizer, [], 9)

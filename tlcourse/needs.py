@@ -40,7 +40,7 @@ NEEDS: dict[int, Needs] = {
 # KerasHub presets per lesson, as attribute paths into the profile's settings (the names differ by
 # profile; ``None`` means the profile loads no preset there). 12: the detector preset the lesson shows.
 PRESETS: dict[int, tuple[str, ...]] = {
-    10: ("nlp.backbone_preset", "nlp.ready_made_preset"),
+    10: ("nlp.backbone_preset", "nlp.ready_made_preset", "nlp.decoder_preset"),
     11: ("speech.encoder_preset",),
     12: ("robotics.detector_preset",),
 }
@@ -88,7 +88,7 @@ def presets(notebooks: Iterable[int] | None = None, profile: str = "quick") -> l
 
     Example:
         >>> presets([10, 11], "quick")
-        ['bert_tiny_en_uncased', 'bert_tiny_en_uncased_sst2', 'whisper_tiny_en']
+        ['bert_tiny_en_uncased', 'bert_tiny_en_uncased_sst2', 'gpt2_base_en', 'whisper_tiny_en']
     """
     from tlcourse.settings import get_settings
 

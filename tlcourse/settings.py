@@ -211,21 +211,29 @@ class HealthcareSettings:
 
 @dataclass(frozen=True)
 class NlpSettings:
-    """Notebook 10's values (sentiment on IMDB with a pretrained BERT from KerasHub).
+    """Notebook 10's values (sentiment on IMDB: BERT from KerasHub, GPT-2 beside it).
 
     Attributes:
         backbone_preset: the KerasHub BERT preset fine-tuned and frozen (``bert_tiny_en_uncased``).
         ready_made_preset: a ready-made sentiment classifier preset (trained on SST-2 movie sentences),
             loaded with its own two-class head and used without IMDB training.
         train_count: training reviews (the largest label budget).
-        test_count: test reviews every model is scored on.
+        val_count: validation reviews, held out of IMDB's training split: every choice is made on them.
+        test_count: test reviews, read once for the final report.
         budgets: label budgets (training reviews) of the data-efficiency sweep.
-        sequence_length: tokens per review, [CLS] and [SEP] included; attention costs grow with its square.
-        epochs: passes over a budget's reviews (every model, every budget; see ``min_steps``).
+        sequence_length: BERT tokens per review, [CLS] and [SEP] included; attention costs grow with its square.
+        epochs: passes over a budget's reviews per training phase (see ``min_steps``).
         batch_size: reviews per batch.
-        learning_rate: fine-tuning learning rate (the frozen head and scratch use 1e-3).
+        learning_rate: peak learning rate of BERT's fine-tuning phase (AdamW, warm-up; the heads use 1e-3).
         seeds: seeds of the sweep (each draws its own nested reviews and initialisation).
-        min_steps: fewest optimizer steps of any training run (``tlcourse.little_data.step_budget``).
+        min_steps: fewest optimizer steps of a training phase (``tlcourse.little_data.step_budget``).
+        decoder_preset: the KerasHub GPT-2 preset: a frozen feature extractor and the in-context classifier.
+        decoder_sequence_length: GPT-2 tokens per review for its features (start and end token included).
+        shots: labelled examples in the in-context prompt (half of each class).
+        prompt_words: words kept of each review inside a prompt (the shots and the question).
+        prompt_sequence_length: GPT-2 tokens per prompt; a longer prompt loses its beginning, never its question.
+        prompt_test_count: test reviews the in-context classifier answers (the first ones; every other model is
+            compared with it on the same ones).
     """
 
     backbone_preset: str
@@ -239,6 +247,13 @@ class NlpSettings:
     learning_rate: float
     seeds: int
     min_steps: int
+    val_count: int
+    decoder_preset: str
+    decoder_sequence_length: int
+    shots: int
+    prompt_words: int
+    prompt_sequence_length: int
+    prompt_test_count: int
 
 
 @dataclass(frozen=True)
@@ -417,8 +432,10 @@ PROFILES: dict[str, Settings] = {
                                       fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None,
                                       image_size=96),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
-                      train_count=32, test_count=16, budgets=(8, 32), sequence_length=32, epochs=1,
-                      batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4),
+                      train_count=32, test_count=16, budgets=(32,), sequence_length=32, epochs=1,
+                      batch_size=16, learning_rate=5e-5, seeds=1, min_steps=4, val_count=16,
+                      decoder_preset="gpt2_base_en", decoder_sequence_length=32, shots=2, prompt_words=8,
+                      prompt_sequence_length=96, prompt_test_count=8),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2,
                               clips_per_class=(1,), min_steps=3),
@@ -471,8 +488,10 @@ PROFILES: dict[str, Settings] = {
                                       fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600,
                                       image_size=128),
         nlp=NlpSettings(backbone_preset="bert_tiny_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
-                      train_count=1000, test_count=500, budgets=(50, 200, 1000), sequence_length=128,
-                      epochs=1, batch_size=32, learning_rate=5e-5, seeds=3, min_steps=40),
+                      train_count=300, test_count=200, budgets=(30, 300), sequence_length=64,
+                      epochs=3, batch_size=16, learning_rate=5e-5, seeds=3, min_steps=15, val_count=150,
+                      decoder_preset="gpt2_base_en", decoder_sequence_length=64, shots=4, prompt_words=24,
+                      prompt_sequence_length=192, prompt_test_count=100),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15,
                               clips_per_class=(3, 50), min_steps=100),
@@ -527,8 +546,9 @@ PROFILES: dict[str, Settings] = {
                                       image_size=224),
         nlp=NlpSettings(backbone_preset="bert_small_en_uncased", ready_made_preset="bert_tiny_en_uncased_sst2",
                       train_count=10000, test_count=5000, budgets=(50, 200, 1000, 10000),
-                      sequence_length=256, epochs=2, batch_size=32, learning_rate=5e-5, seeds=3,
-                      min_steps=200),
+                      sequence_length=256, epochs=3, batch_size=32, learning_rate=5e-5, seeds=3,
+                      min_steps=30, val_count=2000, decoder_preset="gpt2_base_en", decoder_sequence_length=256,
+                      shots=8, prompt_words=40, prompt_sequence_length=512, prompt_test_count=1000),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
                               frames=100, encoder_preset="whisper_base_en", epochs=20,
                               clips_per_class=(5, 25), min_steps=200),

@@ -1,9 +1,10 @@
-"""Notebook 10's text helpers: IMDB reviews as NumPy arrays, the offline BERT stand-in, a verdict.
+"""Notebook 10's text helpers: IMDB reviews as NumPy arrays, offline BERT and GPT-2 stand-ins, prompts.
 
-In ``quick``/``full`` notebook 10 itself loads its classifiers with
-``keras_hub.models.BertTextClassifier.from_preset`` (inside ``download_guard``); only ``smoke`` and
-offline timing runs use ``stand_in_classifier``: a ``BertBackbone`` built from arguments with a
-``BertTokenizer`` over an in-memory vocabulary, so the same notebook runs offline.
+In ``quick``/``full`` notebook 10 itself loads its models with ``from_preset`` (inside
+``download_guard``); only ``smoke`` and offline timing runs use the stand-ins: a ``BertBackbone``
+(``stand_in_classifier``) or a ``GPT2Backbone`` (``stand_in_gpt2``) built from arguments, with a
+tokenizer over an in-memory vocabulary, so the same notebook runs offline. ``few_shot_prompts``
+and ``pack_prompts`` build the in-context (few-shot) prompts of GPT-2's last rung.
 ``keras_hub`` is imported inside the functions (it is the optional ``hub`` extra).
 """
 
@@ -20,12 +21,18 @@ from tlcourse.settings import OFFLINE_TIMING_ENV, Settings, offline_timing
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
+LABEL_NAMES = ("negative", "positive")
+"""IMDB's classes in label order (0, 1); the in-context prompts use these words as answers."""
+
+
 @dataclass(frozen=True)
 class TextSplits:
-    """Reviews and labels (0 negative, 1 positive) as NumPy arrays."""
+    """Reviews and labels (0 negative, 1 positive) as NumPy arrays: training, validation and test."""
 
     train_texts: np.ndarray
     train_labels: np.ndarray
+    val_texts: np.ndarray
+    val_labels: np.ndarray
     test_texts: np.ndarray
     test_labels: np.ndarray
 
@@ -36,23 +43,26 @@ def _check_settings(settings: Any) -> None:
                         "that tlcourse.setup() returns. Fix: settings = tlcourse.setup().")
 
 
-def load_imdb(settings: Settings, train_count: int, test_count: int) -> TextSplits:
-    """Load the first ``train_count`` training and ``test_count`` test reviews of ``imdb_reviews``.
+def load_imdb(settings: Settings, train_count: int, val_count: int, test_count: int) -> TextSplits:
+    """Load ``train_count`` training, ``val_count`` validation and ``test_count`` test reviews of ``imdb_reviews``.
 
-    Smoke (``settings.mock_data``) loads under ``tfds.testing.mock_data`` (random strings, no
-    download); otherwise the dataset is read from ``tlcourse.paths.tfds_data_dir()`` and a failed
-    download becomes a ``DownloadError``. Reviews come in shuffled order, so the first ones
-    hold both classes.
+    Training and validation reviews come from IMDB's ``train`` split (the first ``train_count``,
+    then the next ``val_count``: no review in both); test reviews are the first ``test_count`` of
+    its ``test`` split. Smoke (``settings.mock_data``) loads under ``tfds.testing.mock_data``
+    (random strings, no download); otherwise the dataset is read from
+    ``tlcourse.paths.tfds_data_dir()`` and a failed download becomes a ``DownloadError``. Reviews
+    come in shuffled order, so the first ones hold both classes.
 
     Args:
         settings: what ``tlcourse.setup()`` returned.
         train_count: training reviews to keep (>= 2).
+        val_count: validation reviews to keep (>= 2).
         test_count: test reviews to keep (>= 2).
 
     Example:
-        >>> splits = load_imdb(tlcourse.get_settings("smoke"), 16, 8)  # doctest: +SKIP
-        >>> splits.train_texts.shape  # doctest: +SKIP
-        (16,)
+        >>> splits = load_imdb(tlcourse.get_settings("smoke"), 16, 8, 8)  # doctest: +SKIP
+        >>> splits.train_texts.shape, splits.val_texts.shape  # doctest: +SKIP
+        ((16,), (8,))
     """
     import tensorflow_datasets as tfds
 
@@ -60,22 +70,24 @@ def load_imdb(settings: Settings, train_count: int, test_count: int) -> TextSpli
     from tlcourse.paths import tfds_data_dir
 
     _check_settings(settings)
-    check_int("train_count", train_count, minimum=2, fix="keep at least two reviews, e.g. 256")
-    check_int("test_count", test_count, minimum=2, fix="keep at least two reviews, e.g. 256")
+    for name, count in (("train_count", train_count), ("val_count", val_count), ("test_count", test_count)):
+        check_int(name, count, minimum=2, fix="keep at least two reviews, e.g. 256")
     data_dir = tfds_data_dir()
-    splits = [f"train[:{train_count}]", f"test[:{test_count}]"]
+    counts = (train_count + val_count, test_count)
+    splits = [f"train[:{counts[0]}]", f"test[:{counts[1]}]"]
     if settings.mock_data:
-        with tfds.testing.mock_data(num_examples=max(train_count, test_count)):
+        with tfds.testing.mock_data(num_examples=max(counts)):
             parts = tfds.load("imdb_reviews", split=splits, as_supervised=True, data_dir=data_dir)
-            arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, (train_count, test_count))]
+            arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, counts)]
     else:
         if not tfds.builder("imdb_reviews", data_dir=data_dir).is_prepared():
             require_network("the imdb_reviews dataset")
         with download_guard("the imdb_reviews dataset"):
             parts = tfds.load("imdb_reviews", split=splits, as_supervised=True, data_dir=data_dir)
-        arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, (train_count, test_count))]
-    (train_texts, train_labels), (test_texts, test_labels) = arrays
-    return TextSplits(train_texts, train_labels, test_texts, test_labels)
+        arrays = [_to_arrays(part.take(count)) for part, count in zip(parts, counts)]
+    (texts, labels), (test_texts, test_labels) = arrays
+    return TextSplits(texts[:train_count], labels[:train_count], texts[train_count:], labels[train_count:],
+                      test_texts, test_labels)
 
 
 def _to_arrays(ds: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -183,32 +195,161 @@ def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int
                                                num_classes=num_classes)
 
 
-def gap_verdict(summary: list[dict[str, Any]], first: str, second: str, x: str = "budget") -> list[str]:
-    """Say, per ``x`` value, whether ``first`` beat ``second`` by more than the seeds' spread.
+GPT2_PRESET_SIZES: dict[str, dict[str, int]] = {
+    "gpt2_base_en": dict(vocabulary_size=50_257, num_layers=12, num_heads=12, hidden_dim=768, intermediate_dim=3_072,
+                         max_sequence_length=1_024),
+}
+"""``GPT2Backbone`` arguments of the course's GPT-2 preset, for offline timing runs only: 124,439,808
+parameters, as KerasHub's preset list states (``tests/test_offline_timing.py`` checks)."""
 
-    ``summary`` is ``tlcourse.results.summarize_runs(rows, x=x)``. A gap counts only when the
-    difference of the means exceeds the spread, ``sqrt(std_first**2 + std_second**2)``; with a
-    single seed (std 0) every nonzero gap counts, so run several seeds before you trust it.
+
+def _byte_characters() -> list[str]:
+    """GPT-2's byte-level alphabet: one printable character for each of the 256 bytes (space is 'Ġ')."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    characters, extra = {}, 0
+    for byte in range(256):
+        if byte in printable:
+            characters[byte] = chr(byte)
+        else:
+            characters[byte] = chr(256 + extra)
+            extra += 1
+    return [characters[byte] for byte in range(256)]
+
+
+def stand_in_gpt2(settings: Settings, preset: str, *, words: tuple[str, ...] = LABEL_NAMES,
+                  tiny_size: dict[str, int] | None = None) -> tuple[Any, Any]:
+    """Return the offline stand-in for ``(GPT2Backbone.from_preset(preset), GPT2Tokenizer.from_preset(preset))``.
+
+    Smoke and timing runs only. The tokenizer is byte-level BPE like GPT-2's, over an in-memory
+    vocabulary: the 256 byte characters, merges that make each of ``words`` (with its leading
+    space) one token, and ``<|endoftext|>``, so every text can be tokenized and `` positive`` /
+    `` negative`` are single tokens as in the real vocabulary. The backbone is built from
+    arguments with random weights: ``tiny_size`` (default 2 layers, hidden 32), or in an offline
+    timing run the preset's real size from ``GPT2_PRESET_SIZES``.
+
+    Args:
+        settings: what ``tlcourse.setup()`` returned; ``settings.mock_data`` must be True.
+        preset: the KerasHub preset it stands in for, e.g. ``"gpt2_base_en"``.
+        words: words that must be single tokens (after a space).
+        tiny_size: ``num_layers``, ``hidden_dim``, ``num_heads``, ``intermediate_dim``, ``max_sequence_length``.
 
     Example:
-        >>> summary = [{"method": "a", "budget": 50, "mean": 0.70, "std": 0.02},
-        ...            {"method": "b", "budget": 50, "mean": 0.60, "std": 0.03},
-        ...            {"method": "a", "budget": 500, "mean": 0.80, "std": 0.05},
-        ...            {"method": "b", "budget": 500, "mean": 0.78, "std": 0.05}]
-        >>> gap_verdict(summary, "a", "b")
-        ['budget 50: a ahead by 0.100 (spread 0.036)', 'budget 500: within the spread (gap +0.020, spread 0.071)']
+        >>> backbone, tokenizer = stand_in_gpt2(tlcourse.get_settings("smoke"), "gpt2_base_en")  # doctest: +SKIP
+        >>> len(tokenizer(" positive")), backbone.hidden_dim  # doctest: +SKIP
+        (1, 32)
     """
-    cells = {(row["method"], row[x]): row for row in summary}
-    lines = []
-    for key in sorted({row[x] for row in summary}):
-        if (first, key) not in cells or (second, key) not in cells:
-            raise ValueError(f"summary has no {first!r} and {second!r} rows at {x}={key!r}: expected both methods "
-                             "at every value. Fix: pass summarize_runs(rows) of runs of both methods.")
-        one, other = cells[(first, key)], cells[(second, key)]
-        gap = one["mean"] - other["mean"]
-        spread = float(np.hypot(one["std"], other["std"]))
-        if abs(gap) > spread:
-            lines.append(f"{x} {key}: {first if gap > 0 else second} ahead by {abs(gap):.3f} (spread {spread:.3f})")
-        else:
-            lines.append(f"{x} {key}: within the spread (gap {gap:+.3f}, spread {spread:.3f})")
-    return lines
+    import keras_hub
+
+    _check_settings(settings)
+    check_text("preset", preset, fix='pass a KerasHub preset name, e.g. "gpt2_base_en"')
+    if isinstance(words, str) or not all(isinstance(word, str) and word.strip().isalpha() for word in words):
+        raise TypeError(f"words={words!r}: expected a tuple of single words (letters only), e.g. "
+                        "('negative', 'positive').")
+    if not settings.mock_data:
+        raise ValueError(f"stand_in_gpt2 is for smoke and offline timing runs, and profile {settings.name!r} loads "
+                         f"real presets. Fix: call keras_hub.models.GPT2Backbone.from_preset({preset!r}) and "
+                         "GPT2Tokenizer.from_preset inside tlcourse.downloads.download_guard, as notebook 10 does.")
+    size = {"num_layers": 2, "hidden_dim": 32, "num_heads": 2, "intermediate_dim": 64, "max_sequence_length": 1_024}
+    if offline_timing():  # benchmarks/profile_times.py: the preset's real size, random weights
+        if preset not in GPT2_PRESET_SIZES:
+            raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
+                             f"size in tlcourse.text.GPT2_PRESET_SIZES ({sorted(GPT2_PRESET_SIZES)}). Fix: add "
+                             "its GPT2Backbone arguments there.")
+        tiny_size = GPT2_PRESET_SIZES[preset]
+    size.update(tiny_size or {})
+    vocabulary = {character: index for index, character in enumerate(_byte_characters())}
+    merges: list[str] = []
+    for word in words:
+        piece = "Ġ"
+        for letter in word.strip():
+            merges.append(f"{piece} {letter}")
+            piece += letter
+            vocabulary.setdefault(piece, len(vocabulary))
+    vocabulary["<|endoftext|>"] = len(vocabulary)
+    tokenizer = keras_hub.models.GPT2Tokenizer(vocabulary=vocabulary, merges=list(dict.fromkeys(merges)))
+    size.setdefault("vocabulary_size", len(vocabulary))
+    return keras_hub.models.GPT2Backbone(**size), tokenizer
+
+
+def few_shot_prompts(shot_texts: Any, shot_labels: Any, queries: Any, *, words: int) -> list[str]:
+    """Return one few-shot prompt per query: the labelled shots, then the query with its answer left open.
+
+    Each shot reads ``"Review: <first words>\\nSentiment: positive\\n\\n"``; the prompt ends with
+    ``"Review: <query's first words>\\nSentiment:"``, so the next token GPT-2 predicts is its
+    answer, `` positive`` or `` negative`` (``LABEL_NAMES``). Every review is cut to its first
+    ``words`` words to keep the prompt short. The same shots, in the same order, precede every query.
+
+    Args:
+        shot_texts, shot_labels: the labelled examples (labels 0 negative, 1 positive).
+        queries: the reviews to classify.
+        words: words kept of each review.
+
+    Example:
+        >>> print(few_shot_prompts(["a fine film indeed"], [1], ["dull and long"], words=2)[0])
+        Review: a fine
+        Sentiment: positive
+        <BLANKLINE>
+        Review: dull and
+        Sentiment:
+    """
+    check_int("words", words, minimum=1, fix="keep e.g. the first 24 words of each review")
+    shot_texts, shot_labels, queries = (_strings("shot_texts", shot_texts), np.asarray(shot_labels).reshape(-1),
+                                        _strings("queries", queries))
+    if len(shot_texts) != len(shot_labels) or not set(shot_labels.tolist()) <= {0, 1}:
+        raise ValueError(f"shot_texts has {len(shot_texts)} reviews and shot_labels {shot_labels.tolist()}: expected "
+                         "one label, 0 or 1, per shot. Fix: index texts and labels with the same indices.")
+
+    def cut(review: str) -> str:
+        return " ".join(review.split()[:words])
+
+    shots = "".join(f"Review: {cut(review)}\nSentiment: {LABEL_NAMES[int(label)]}\n\n"
+                    for review, label in zip(shot_texts, shot_labels))
+    return [f"{shots}Review: {cut(query)}\nSentiment:" for query in queries]
+
+
+def _strings(name: str, values: Any) -> list[str]:
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name}={values!r} is a {type(values).__name__}: expected a list of strings.")
+    values = list(values)
+    if not all(isinstance(value, str) for value in values):
+        raise TypeError(f"{name} holds non-strings ({[type(v).__name__ for v in values][:3]}): expected strings. "
+                        "Fix: decode bytes first.")
+    return values
+
+
+def pack_prompts(tokenizer: Any, prompts: Any, sequence_length: int) -> tuple[dict[str, np.ndarray], int]:
+    """Tokenize prompts for GPT-2 and pad them on the right; a too-long prompt loses its *beginning*.
+
+    ``keras_hub``'s preprocessors cut a long text at its end, which would cut off the question
+    that a prompt ends with. Here each prompt keeps its last ``sequence_length`` tokens (no start
+    or end token: the model must continue the text), padded on the right with the tokenizer's
+    pad id, and ``padding_mask`` marks the real tokens; the last real token is the one whose
+    next-token prediction answers the prompt.
+
+    Args:
+        tokenizer: a ``GPT2Tokenizer``.
+        prompts: strings, e.g. from ``few_shot_prompts``.
+        sequence_length: tokens per prompt.
+
+    Returns:
+        ``({"token_ids": int32 [N, L], "padding_mask": int32 [N, L]}, number of prompts cut)``.
+
+    Example:
+        >>> inputs, cut = pack_prompts(tokenizer, ["Review: good\\nSentiment:"], 64)  # doctest: +SKIP
+        >>> inputs["token_ids"].shape, cut  # doctest: +SKIP
+        ((1, 64), 0)
+    """
+    check_int("sequence_length", sequence_length, minimum=2, maximum=1_024,
+              fix="GPT-2 reads at most 1,024 tokens; use e.g. 192")
+    prompts = _strings("prompts", prompts)
+    if not prompts:
+        raise ValueError("prompts is empty: expected at least one prompt. Fix: pass few_shot_prompts(...).")
+    token_ids = np.full((len(prompts), sequence_length), int(tokenizer.pad_token_id), dtype="int32")
+    padding_mask = np.zeros((len(prompts), sequence_length), dtype="int32")
+    cut = 0
+    for row, ids in enumerate(tokenizer(prompts)):
+        ids = np.asarray(ids).reshape(-1)
+        cut += int(len(ids) > sequence_length)
+        ids = ids[-sequence_length:]
+        token_ids[row, :len(ids)], padding_mask[row, :len(ids)] = ids, 1
+    return {"token_ids": token_ids, "padding_mask": padding_mask}, cut

@@ -66,13 +66,14 @@ def test_the_text_extra_runs_in_a_fresh_runtime_and_points_at_the_comparison_mad
 
 
 def test_the_text_extra_compares_notebook_10s_seeds_when_its_record_exists(empty_results):
-    rows = [{"method": method, "budget": budget, "seed": seed, "steps": 10, "test_accuracy": accuracy}
+    rows = [{"method": method, "budget": budget, "seed": seed, "steps": 10, "val_accuracy": accuracy}
             for budget, bonus in ((20, 0.2), (200, 0.0))
             for seed, noise in enumerate((0.00, 0.02, 0.01))
             for method, accuracy in (("fine-tuned", 0.6 + bonus + noise), ("scratch", 0.55 + noise))]
     save_result("10_applications_nlp_bert", "smoke", rows=rows)
     lines = _run_cell(_record_cell()).splitlines()
-    assert len(lines) == 2 and lines[0].startswith("text,     20 reviews") and lines[1].startswith("text,    200 reviews")
+    assert len(lines) == 2 and lines[0].startswith("text (validation),     20 reviews")
+    assert lines[1].startswith("text (validation),    200 reviews")
     assert all(any(outcome in line for outcome in limits.OUTCOMES) and "3 seeds" in line for line in lines)
 
 

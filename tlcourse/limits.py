@@ -608,8 +608,9 @@ def text_record_lines(record: Mapping[str, Any] | None, profile: str) -> list[st
     An optional extra for notebook 14's section 3: in a fresh runtime (a new Colab session) the
     record does not exist, and the lines say so and how to get it — the section's own comparison
     is the shapes one, computed in place. With a record, every budget's fine-tuned and scratch
-    test accuracies (notebook 10's final report) are compared with ``stats.compare_seeds`` and
-    named with ``transfer_outcome``, as notebook 14 does.
+    validation accuracies per seed (notebook 10 chooses on validation and keeps its test set for one
+    final report) are compared with ``stats.compare_seeds`` and named with ``transfer_outcome``, as
+    notebook 14 does.
 
     Args:
         record: ``results.load_result("10_applications_nlp_bert", profile)`` (``None`` if missing).
@@ -625,20 +626,20 @@ def text_record_lines(record: Mapping[str, Any] | None, profile: str) -> list[st
                 "Optional: run notebooks/10_applications_nlp_bert.ipynb in this profile and in the same runtime (or "
                 "keep records on Google Drive, as the course's Colab notes explain) and rerun this cell."]
     rows = record.get("rows") if isinstance(record, Mapping) else None
-    keys = ("method", "budget", "seed", "test_accuracy")
+    keys = ("method", "budget", "seed", "val_accuracy")
     if not isinstance(rows, list) or not rows or not all(isinstance(row, Mapping) and all(k in row for k in keys)
                                                          for row in rows):
         return ["Notebook 10's record holds no per-seed rows with keys "
                 f"{keys}: rerun notebook 10 in this profile to refresh it."]
     lines = []
     for budget in sorted({row["budget"] for row in rows}):
-        scores = {method: {row["seed"]: row["test_accuracy"] for row in rows
+        scores = {method: {row["seed"]: row["val_accuracy"] for row in rows
                            if row["method"] == method and row["budget"] == budget}
                   for method in ("fine-tuned", "scratch")}
         if not scores["fine-tuned"] or set(scores["fine-tuned"]) != set(scores["scratch"]):
             continue
         verdict = stats.compare_seeds(scores["fine-tuned"], scores["scratch"], ("fine-tuned", "scratch"))
-        lines.append(f"text, {budget:>6} reviews: fine-tuned {stats.mean_interval(scores['fine-tuned'])} · scratch "
+        lines.append(f"text (validation), {budget:>6} reviews: fine-tuned {stats.mean_interval(scores['fine-tuned'])} · scratch "
                      f"{stats.mean_interval(scores['scratch'])} · {transfer_outcome(verdict)}: {verdict}")
     return lines or ["Notebook 10's record pairs no fine-tuned and scratch runs by seed: rerun notebook 10."]
 

@@ -90,3 +90,49 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(15, "scaling_out", "Appendix: scaling out",
            "the same fine-tuning under tf.distribute: several GPUs, TPUs, several machines", True),
 )
+
+
+@dataclass(frozen=True)
+class ArticleSystem:
+    """A system the article names, and where the course runs or discusses it.
+
+    ``status`` is one of ``STATUSES``: a maintained Keras 3 model (Keras Applications or KerasHub)
+    the course runs, an architecture without pretrained weights, an API-only model, an archived
+    project, or a model outside Keras. ``notebooks`` are the lessons that name it (a test checks).
+    """
+
+    name: str
+    what: str
+    notebooks: tuple[int, ...]
+    status: str
+
+
+STATUSES = ("runs (Keras Applications)", "runs (KerasHub)", "KerasHub architecture, no pretrained preset",
+            "API only", "archived", "not in Keras 3")
+
+# In the article's order: the models a beginner chooses, then language, speech, robotics, healthcare.
+ARTICLE_SYSTEMS: tuple[ArticleSystem, ...] = (
+    ArticleSystem("VGG", "deep plain CNN (VGG16, Oxford 2014)", (7,), "runs (Keras Applications)"),
+    ArticleSystem("ResNet", "CNN with residual connections (ResNet50, Microsoft 2015)", (7, 13),
+                  "runs (Keras Applications)"),
+    ArticleSystem("Inception", "CNN of parallel filter sizes (InceptionV3, Google 2015)", (7, 13),
+                  "runs (Keras Applications)"),
+    ArticleSystem("BERT", "encoder language model, pretrained by filling in masked words (Google 2018)", (10,),
+                  "runs (KerasHub)"),
+    ArticleSystem("GPT-3", "175-billion-parameter decoder language model (OpenAI 2020); the course runs its "
+                  "open predecessor GPT-2", (10,), "API only"),
+    ArticleSystem("XLNet", "permutation language model (CMU and Google 2019)", (10,),
+                  "KerasHub architecture, no pretrained preset"),
+    ArticleSystem("DeepSpeech", "CTC speech recogniser (Mozilla, after Baidu's Deep Speech 2014); the course "
+                  "uses Whisper's encoder", (11,), "archived"),
+    ArticleSystem("WaveNet", "generative model of raw audio for speech synthesis (DeepMind 2016), not a "
+                  "recogniser", (11,), "not in Keras 3"),
+    ArticleSystem("YOLO", "one-stage object detector (2016)", (12,), "not in Keras 3"),
+    ArticleSystem("SSD", "one-stage detector with default boxes (anchors) at several scales (2016)", (12,),
+                  "not in Keras 3"),
+)
+"""Every system the article names: what it is, where the course runs or discusses it, its status.
+
+Notebook 00 and README print this table; ``tests/test_article_systems.py`` checks that each name
+appears in the notebooks listed.
+"""

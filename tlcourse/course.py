@@ -73,7 +73,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
            "test-set discipline, confusion matrices, comparing models fairly, your own images", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?"),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
-           "a small pretrained BERT from KerasHub for sentiment, vs a model from scratch", True, ("hub",),
+           "BERT fine-tuned head first, GPT-2 frozen and prompted in context, vs a model from scratch", True, ("hub",),
            article_de="Anwendungen von Transfer Learning"),
     Lesson(11, "applications_speech", "Applications: speech recognition",
            "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", True, ("hub",),
@@ -82,13 +82,13 @@ COURSE_MAP: tuple[Lesson, ...] = (
            "class and box heads on a pretrained base, a detector preset, export for a robot", True, ("hub",),
            article_de="Anwendungen von Transfer Learning"),
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
-           "tissue and X-ray images far from ImageNet: frozen vs fine-tuned vs scratch", True,
+           "tissue and X-rays: ResNet50, InceptionV3, MobileNetV2 compared; screening sensitivity and specificity", True,
            article_de="Anwendungen von Transfer Learning"),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
            "easy targets, distant sources, plenty of data and negative transfer, measured", True,
            article_de="Transfer Learning ist keine Universallösung"),
     Lesson(15, "scaling_out", "Appendix: scaling out",
-           "the same fine-tuning under tf.distribute: several GPUs, TPUs, several machines", True),
+           "the same fine-tuning under tf.distribute; two worker processes, and a killed worker that resumes", True),
 )
 
 

@@ -249,6 +249,8 @@ def compare_recipes(rows: Sequence[dict[str, Any]], first: str, second: str, *, 
         >>> print(compare_recipes(rows, "frozen", "scratch")[3])
         frozen ahead by 19.7 points (95 % CI +13.4 to +25.9 points, 3 seeds)
     """
+    first = check_text("first", first, fix="name a method of the sweep, e.g. 'frozen'")
+    second = check_text("second", second, fix="name a method of the sweep, e.g. 'scratch'")
     rows = check_rows("rows", rows, ["method", "seed", x, value], fix="pass the rows of a sweep")
     scores: dict[str, dict[Any, dict[Any, float]]] = {first: {}, second: {}}
     for row in rows:

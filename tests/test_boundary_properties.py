@@ -40,6 +40,8 @@ MODEL.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=Tru
 HISTORY = {"accuracy": [0.5, 0.6], "loss": [1.0, 0.9]}
 ROWS = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": 0.5}]
 SUMMARY = results.summarize_runs(ROWS)
+SEED_ROWS = [{"method": method, "labels_per_class": 3, "seed": seed, "test_accuracy": 0.5}
+             for method in ("frozen", "scratch") for seed in (0, 1)]
 LAB_BASE = lab.build_base(16, seed=0, filters=(4, 4))
 LAB_DATA = {"x_train": np.zeros((6, 16, 16, 3), "uint8"), "y_train": np.arange(6), "x_test": np.zeros(
     (6, 16, 16, 3), "uint8"), "y_test": np.arange(6)}
@@ -117,6 +119,9 @@ TABLE = [
     ("save_result.field", results.save_result, lambda v: (("prop_test", "smoke"), {"value": v}), None),
     ("load_result.name", results.load_result, lambda v: ((v, "smoke"), {}), None),
     ("format_table.rows", results.format_table, lambda v: ((v, ["a"]), {}), None),
+    ("compare_recipes.rows", results.compare_recipes, lambda v: ((v, "frozen", "scratch"), {}), None),
+    ("compare_recipes.first", results.compare_recipes, lambda v: ((SEED_ROWS, v, "scratch"), {}), None),
+    ("plot_paired_differences.differences", plots.plot_paired_differences, lambda v: ((v, {}), {}), None),
     ("format_table.columns", results.format_table, lambda v: ((ROWS, v), {}), None),
     ("summarize_runs", results.summarize_runs, lambda v: ((v,), {}), None),
     ("summarize_runs.row_value", results.summarize_runs,

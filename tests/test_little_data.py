@@ -70,7 +70,7 @@ def test_nested_subsets_rejects_bad_input(labels, budgets, seed, error):
 
 @pytest.mark.parametrize("examples, batch, epochs, minimum, expected", [
     (25, 32, 10, 40, 40),     # one batch per epoch: the minimum wins
-    (250, 32, 10, 40, 80),    # 8 batches × 10 epochs
+    (250, 32, 10, 40, 79),    # ceil(10 × 250 / 32): each image seen 10 times
     (33, 32, 1, 1, 2),        # a partial batch counts
 ])
 def test_step_budget(examples, batch, epochs, minimum, expected):

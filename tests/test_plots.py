@@ -167,3 +167,20 @@ def test_plot_confusion_matrix_counts_and_absent_classes():
     matrix = np.asarray(figure.axes[0].images[0].get_array())
     assert matrix.shape == (3, 3), "every named class gets a row, even one with no examples"
     np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 0], [0, 0, 0]])
+
+
+# --- plot_paired_differences: the picture of the verdict rule (notebook 05) ---------------------
+
+def test_plot_paired_differences_draws_dots_and_bars_only_where_there_is_an_interval():
+    from tlcourse.plots import plot_paired_differences
+    from tlcourse.stats import compare_seeds
+    verdicts = {5: compare_seeds([0.7, 0.74, 0.72], [0.6, 0.61, 0.66]), 10: compare_seeds([0.7], [0.6])}
+    figure = plot_paired_differences({5: [10, 13, 6], 10: [10]}, verdicts)
+    axis = figure.axes[0]
+    assert sum(len(points.get_offsets()) for points in axis.collections) == 4, "one dot per seed"
+    bars = [line for line in axis.lines if line.get_linewidth() == 6]
+    assert len(bars) == 1, "a bar for the 3-seed comparison, none for the single seed"
+    assert np.allclose(bars[0].get_xdata(), [verdicts[5].low, verdicts[5].high])
+    plt.close(figure)
+    with pytest.raises(ValueError, match="a Verdict for every row"):
+        plot_paired_differences({5: [1.0]}, {})

@@ -146,3 +146,31 @@ def test_tensor_values_are_stored_as_numbers(tmp_path, monkeypatch):
     monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
     save_result("tensors", "smoke", mean=keras.ops.mean(keras.ops.ones((3,))))
     assert load_result("tensors", "smoke")["mean"] == 1.0
+
+
+# --- compare_recipes: the stats rule per x value ------------------------------------------------
+
+def _sweep_rows(first_scores, second_scores, x=3):
+    return [{"method": method, "labels_per_class": x, "seed": seed, "test_accuracy": score}
+            for method, scores in (("frozen", first_scores), ("scratch", second_scores))
+            for seed, score in enumerate(scores)]
+
+
+def test_compare_recipes_pairs_by_seed_and_uses_the_stats_rule():
+    from tlcourse.results import compare_recipes
+    from tlcourse.stats import compare_seeds
+    rows = _sweep_rows((0.70, 0.74, 0.72), (0.50, 0.52, 0.55)) + _sweep_rows((0.5,), (0.6,), x=10)
+    verdicts = compare_recipes(list(reversed(rows)), "frozen", "scratch")  # row order must not matter
+    assert list(verdicts) == [3, 10]
+    assert verdicts[3] == compare_seeds([0.70, 0.74, 0.72], [0.50, 0.52, 0.55], ("frozen", "scratch"))
+    assert verdicts[3].winner == "frozen" and not verdicts[10].decided  # one seed: no verdict
+
+
+def test_compare_recipes_rejects_unknown_method_and_unpaired_seeds():
+    from tlcourse.results import compare_recipes
+    with pytest.raises(ValueError, match="method='fine-tuned'"):
+        compare_recipes(_sweep_rows((0.7,), (0.6,)), "fine-tuned", "scratch")
+    rows = _sweep_rows((0.7, 0.8), (0.6, 0.5))
+    rows[0]["seed"] = 9  # frozen ran seeds 9 and 1, scratch 0 and 1
+    with pytest.raises(ValueError, match="same seeds"):
+        compare_recipes(rows, "frozen", "scratch")

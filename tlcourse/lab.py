@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -38,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from tlcourse import shapes
+from tlcourse import little_data, shapes
 from tlcourse.checks import (check_choice, check_int, check_int_sequence, check_model, check_not_empty,
                              check_number)
 
@@ -320,19 +319,19 @@ def step_budget(labels_per_class: int, *, epochs: int, min_steps: int, batch_siz
                 num_classes: int = len(shapes.TARGET_SHAPES)) -> int:
     """Return the training budget, in steps, for ``labels_per_class`` labelled images per class.
 
-    ``epochs`` passes over the labelled images, but at least ``min_steps`` (one pass over a
-    handful of images is a single step). Every recipe gets the same budget for the same labels.
+    The course's one rule, ``tlcourse.little_data.step_budget``, counted in labels per class:
+    ``epochs`` passes over the ``labels_per_class × num_classes`` labelled images, but at least
+    ``min_steps`` (one pass over a handful of images is a single step). Every recipe gets the
+    same budget for the same labels.
 
     Example:
         >>> step_budget(1, epochs=10, min_steps=100), step_budget(1000, epochs=10, min_steps=100)
         (100, 1875)
     """
     labels_per_class = check_int("labels_per_class", labels_per_class, minimum=1, fix="e.g. labels_per_class=10")
-    epochs = check_int("epochs", epochs, minimum=1, fix="e.g. epochs=10")
-    min_steps = check_int("min_steps", min_steps, minimum=1, fix="give every recipe at least one step, e.g. 100")
-    batch_size = _check_batch_size(batch_size)
     num_classes = check_int("num_classes", num_classes, minimum=2)
-    return max(min_steps, math.ceil(epochs * labels_per_class * num_classes / batch_size))
+    return little_data.step_budget(labels_per_class * num_classes, _check_batch_size(batch_size),
+                                   epochs=epochs, min_steps=min_steps)
 
 
 def repeat_dataset(images: np.ndarray, labels: np.ndarray, *, batch_size: int = 32,

@@ -3,7 +3,7 @@
 Each seed draws its own labelled training images from a fixed pool, *nested*: the 5 images
 per class of a seed are among its 10, which are among its 25, and so on, so a larger budget
 only ever adds images. Every recipe (from scratch, frozen base + head, the fine-tuning
-preview) then trains for ``step_budget`` optimizer steps on those images and is scored on the
+preview) then trains for ``step_budget`` optimizer steps (the course's one rule) on those images and is scored on the
 same untouched test set.
 
 Example:
@@ -77,21 +77,29 @@ def nested_subsets(labels: Sequence[int] | np.ndarray, examples_per_class: Seque
 
 
 def step_budget(num_examples: int, batch_size: int, *, epochs: int, min_steps: int) -> int:
-    """Return the optimizer steps of one run: ``epochs`` passes over the images, at least ``min_steps``.
+    """Return the optimizer steps of one run: the course's one step-budget rule.
 
-    Every recipe gets the same number of steps at the same budget, so none wins by training
+    **The rule:** enough steps to show each labelled example ``epochs`` times —
+    ``ceil(epochs × num_examples / batch_size)`` — but never fewer than ``min_steps``. Every
+    recipe compared at the same number of labels gets this same budget, so none wins by training
     longer; the minimum keeps the smallest budgets (one batch per epoch) from stopping after a
-    handful of steps.
+    handful of steps. Notebooks 01 (through ``tlcourse.lab.step_budget``), 05, 10, 11 and 14 all
+    use it; what changes between them is only ``epochs`` and ``min_steps`` (their profile's
+    settings). Stated in notebook 05.
+
+    A budget that is the same for every recipe is fair, not optimal: a model trained from
+    scratch may need many more steps than a new head on a frozen base (notebook 01's exercise 3
+    measures how much of scratch's low score is under-training).
 
     Example:
         >>> step_budget(25, 32, epochs=10, min_steps=40), step_budget(250, 32, epochs=10, min_steps=40)
-        (40, 80)
+        (40, 79)
     """
     checks.check_int("num_examples", num_examples, minimum=1, fix="pass the number of labelled images")
     checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=32")
     checks.check_int("epochs", epochs, minimum=1, fix="use e.g. epochs=10")
     checks.check_int("min_steps", min_steps, minimum=1, fix="use e.g. min_steps=40")
-    return max(min_steps, epochs * math.ceil(num_examples / batch_size))
+    return max(min_steps, math.ceil(epochs * num_examples / batch_size))
 
 
 class ImageArrays(NamedTuple):

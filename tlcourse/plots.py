@@ -7,6 +7,7 @@ Every function returns its matplotlib ``Figure``; in a notebook, assign it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -178,6 +179,59 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     axis.set_ylim(0, 1)
     axis.legend()
     axis.set_title(title or "Test accuracy vs labels per class (mean ± std over seeds)")
+    figure.tight_layout()
+    return figure
+
+
+def plot_paired_differences(differences: Mapping[Any, Sequence[float]], verdicts: Mapping[Any, Any], *,
+                            xlabel: str = "", title: str = "") -> Figure:
+    """Draw the course's verdict rule: each seed's difference as a dot, the 95 % interval as a bar.
+
+    One row per comparison (e.g. per label budget). The dots are the paired differences
+    ``first − second`` of each seed, in points; the bar is the verdict's 95 % confidence interval
+    (``tlcourse.stats.compare_seeds``). A bar that does not cross the dashed line at 0 names a
+    winner; one that crosses it is "no clear difference". With one seed there is no bar. Introduced
+    in notebook 05.
+
+    Args:
+        differences: ``{row label: [difference in points per seed]}``.
+        verdicts: ``{row label: Verdict}`` for the same labels.
+        xlabel: what the differences are, e.g. ``"frozen − scratch (points)"``.
+        title: figure title.
+
+    Example:
+        >>> from tlcourse.stats import compare_seeds
+        >>> verdict = compare_seeds([0.7, 0.74, 0.72], [0.6, 0.61, 0.66])
+        >>> figure = plot_paired_differences({5: [10, 13, 6]}, {5: verdict})
+        >>> len(figure.axes[0].collections) >= 1
+        True
+    """
+    if not isinstance(differences, Mapping) or not differences:
+        raise TypeError(f"differences={differences!r:.60}: expected a non-empty dict {{row label: [difference per "
+                        "seed]}}. Fix: build it from the paired scores, e.g. {5: [10.2, 6.1, 8.0]}.")
+    if not isinstance(verdicts, Mapping) or set(verdicts) != set(differences):
+        raise ValueError(f"verdicts has labels {sorted(map(str, verdicts)) if isinstance(verdicts, Mapping) else verdicts!r}"
+                         f" and differences {sorted(map(str, differences))}: expected a Verdict for every row. "
+                         "Fix: pass the verdicts of the same comparisons.")
+    labels = list(differences)
+    figure, axis = plt.subplots(figsize=(6, 0.6 + 0.55 * len(labels)))
+    for row, label in enumerate(labels):
+        points = np.asarray(differences[label], dtype=float)
+        verdict = verdicts[label]
+        axis.scatter(points, np.full(len(points), row), color="tab:blue", zorder=3,
+                     label="one seed's difference" if row == 0 else None)
+        if np.isfinite(verdict.low):
+            color = "tab:green" if verdict.decided else "tab:gray"
+            axis.plot([verdict.low, verdict.high], [row, row], color=color, linewidth=6, alpha=0.5,
+                      solid_capstyle="butt", label="95 % interval" if row == 0 else None)
+        axis.plot(verdict.difference, row, marker="|", color="black", markersize=14)
+    axis.axvline(0, color="black", linestyle="--", linewidth=1)
+    axis.set_yticks(range(len(labels)))
+    axis.set_yticklabels([str(label) for label in labels])
+    axis.set_ylim(-0.7, len(labels) - 0.3)
+    axis.set_xlabel(xlabel or "difference (points)")
+    axis.set_title(title or "Paired differences per seed and their 95 % interval")
+    axis.legend(loc="best", fontsize=8)
     figure.tight_layout()
     return figure
 

@@ -20,6 +20,7 @@ import numpy as np
 from tlcourse.checks import check_choice, check_number, check_rows, check_text
 from tlcourse.paths import RESULTS_ENV, results_dir
 from tlcourse.settings import PROFILES
+from tlcourse.stats import Verdict, compare_seeds
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -217,6 +218,53 @@ def mean_accuracy(summary: Sequence[dict[str, Any]], method: str, labels_per_cla
             return row["mean"]
     raise ValueError(f"No row for method={method!r}, labels_per_class={labels_per_class!r} in the "
                      "summary; pass values that the sweep ran.")
+
+
+def compare_recipes(rows: Sequence[dict[str, Any]], first: str, second: str, *, x: str = "labels_per_class",
+                    value: str = "test_accuracy") -> dict[Any, Verdict]:
+    """Compare two recipes of a sweep at every ``x`` value with the course's one rule.
+
+    For each ``x`` value (e.g. labels per class) the scores of ``first`` and ``second`` are
+    paired by ``seed`` and passed to ``tlcourse.stats.compare_seeds``: the paired differences,
+    their 95 % t interval and a verdict in words (none from a single seed). Introduced in
+    notebook 01; the rule is explained in notebook 05.
+
+    Args:
+        rows: one dict per run with ``method``, ``seed``, ``x`` and ``value`` (e.g. the rows of
+            ``tlcourse.lab.run_sweep`` or notebook 05's grid).
+        first, second: the two methods to compare (``first − second``).
+        x: the key that groups the runs.
+        value: the score to compare, between 0 and 1.
+
+    Returns:
+        ``{x value: Verdict}``, sorted by ``x``.
+
+    Raises:
+        ValueError: a method with no run, or an ``x`` value where the two methods ran other seeds.
+
+    Example:
+        >>> rows = [{"method": m, "labels_per_class": 3, "seed": s, "test_accuracy": a}
+        ...         for m, scores in (("frozen", (0.70, 0.74, 0.72)), ("scratch", (0.50, 0.52, 0.55)))
+        ...         for s, a in enumerate(scores)]
+        >>> print(compare_recipes(rows, "frozen", "scratch")[3])
+        frozen ahead by 19.7 points (95 % CI +13.4 to +25.9 points, 3 seeds)
+    """
+    first = check_text("first", first, fix="name a method of the sweep, e.g. 'frozen'")
+    second = check_text("second", second, fix="name a method of the sweep, e.g. 'scratch'")
+    rows = check_rows("rows", rows, ["method", "seed", x, value], fix="pass the rows of a sweep")
+    scores: dict[str, dict[Any, dict[Any, float]]] = {first: {}, second: {}}
+    for row in rows:
+        if row["method"] in scores:
+            scores[row["method"]].setdefault(row[x], {})[row["seed"]] = row[value]
+    for method in (first, second):
+        if not scores[method]:
+            found = sorted({str(row["method"]) for row in rows})
+            raise ValueError(f"no run of method={method!r} in rows: expected one of {found}. Fix: pass a method "
+                             "the sweep ran.")
+    verdicts = {}
+    for key in sorted(set(scores[first]) & set(scores[second])):
+        verdicts[key] = compare_seeds(scores[first][key], scores[second][key], (first, second))
+    return verdicts
 
 
 def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class") -> str:

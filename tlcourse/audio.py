@@ -82,7 +82,13 @@ def load_clips(name: str, settings: Settings, *, count: int, split: str = "train
 
     from tlcourse.downloads import download_guard
 
+    from tlcourse.checks import check_settings, suggest
+
+    check_settings(settings)
     check_text("name", name, fix='pass a TFDS audio dataset name, e.g. "spoken_digit"')
+    if name not in tfds.list_builders(with_community_datasets=False):  # tfds would print ~1,000 names
+        raise ValueError(f"name={name!r} is not a TFDS dataset. {suggest(name, tfds.list_builders())} Fix: "
+                         'check the spelling; the course uses "spoken_digit" and "speech_commands".')
     check_text("split", split, fix='pass a TFDS split, e.g. "train"')
     check_int("count", count, minimum=1, fix="pass how many clips to load, e.g. count=100")
     check_int("source_rate", source_rate, minimum=1, fix="pass the dataset's sample rate, e.g. 8000")

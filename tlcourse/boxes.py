@@ -97,6 +97,9 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
 
     from tlcourse.data import split_by_index
 
+    from tlcourse.checks import check_settings
+
+    check_settings(settings)
     if not isinstance(image_size, int) or image_size < 32:
         raise ValueError(f"image_size={image_size!r}: expected an int ≥ 32. Fix: pass e.g. 160.")
     if settings.mock_data:

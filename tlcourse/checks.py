@@ -315,6 +315,26 @@ def check_dataset(name: str, value: Any, *, batched: bool, fix: str = "") -> Any
     return value
 
 
+def check_settings(value: Any, *, name: str = "settings") -> Any:
+    """Return ``value`` if it is a ``tlcourse.settings.Settings``; a profile name gets the fix.
+
+    Example:
+        >>> check_settings("smoke")
+        Traceback (most recent call last):
+        ...
+        TypeError: settings='smoke' is a str: expected the Settings that tlcourse.setup() returns. Fix: settings = tlcourse.setup() (or tlcourse.get_settings('smoke')), and pass settings, not the profile's name.
+    """
+    from tlcourse.settings import Settings
+
+    if not isinstance(value, Settings):
+        fix = "settings = tlcourse.setup()"
+        if isinstance(value, str):
+            fix += f" (or tlcourse.get_settings({value!r})), and pass settings, not the profile's name"
+        raise TypeError(_message(name, value, f"is a {type(value).__name__}",
+                                 "the Settings that tlcourse.setup() returns", fix))
+    return value
+
+
 def suggest(value: Any, choices: Iterable[str], *, count: int = 3) -> str:
     """A short "Did you mean …?" sentence for a mistyped name (empty when nothing is close).
 

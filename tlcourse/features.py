@@ -123,6 +123,7 @@ def feature_key(settings: Settings, dataset: str, split: str, backbone: str,
         >>> key["image_size"], key["profile"]
         (8, 'smoke')
     """
+    checks.check_settings(settings)
     checks.check_model("base_model", base_model)
     for name, value in (("dataset", dataset), ("split", split), ("backbone", backbone)):
         if not isinstance(value, str) or not value.strip():

@@ -21,10 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from test_boundary_properties import BAD_VALUES, MAX_EXAMPLES, TIME_LIMIT_S, Hang, _call
+from test_boundary_properties import BAD_VALUES, TIME_LIMIT_S, Hang, _call
 from boundary import CLEAR_ERRORS, raised_in_tlcourse
 from tlcourse import audio, boxes, checks, evaluation, features, image_folders, limits, plots, shifts, stats, text
 
+MAX_EXAMPLES = 6  # per row: enough to hit each kind of bad data once or twice (derandomized: same draws each run)
 FEATURE_BASE = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3)])
 
 PIXELS = st.one_of(st.floats(-2, 300, allow_nan=False, width=32), st.sampled_from([0.0, 0.5, 1.0, 255.0]),
@@ -56,8 +57,6 @@ def _rows(scores):
 TABLE = [
     ("shifts.shift_images.images", shifts.shift_images, lambda v: ((v, "noise", 2), {}), IMAGES),
     ("shifts.shift_images.shift", shifts.shift_images, lambda v: ((np.zeros((1, 8, 8, 3)), v, 2), {}), BAD_VALUES),
-    ("shifts.shift_images.severity", shifts.shift_images, lambda v: ((np.zeros((1, 8, 8, 3)), "blur", v), {}),
-     BAD_VALUES),
     ("boxes.iou", boxes.iou, lambda v: ((v, v[::-1] if hasattr(v, "shape") else v), {}), BOXES),
     ("boxes.iou.bad", boxes.iou, lambda v: ((v, [0, 0, 1, 1]), {}), BAD_VALUES),
     ("boxes.box_report", boxes.box_report, lambda v: (("m", v, v), {}), BOXES),
@@ -84,7 +83,6 @@ TABLE = [
     ("image_folders.write_demo_folder.per_class", image_folders.write_demo_folder,
      lambda v: (("/nonexistent_dir_for_tests/x",), {"per_class": v, "image_size": 16}), BAD_VALUES),
     ("evaluation.grad_cam.images", evaluation.grad_cam, lambda v: ((FEATURE_BASE, FEATURE_BASE, v), {}), IMAGES),
-    ("checks.check_pixels", checks.check_pixels, lambda v: (("images", v), {}), IMAGES),
     ("checks.check_options", checks.check_options, lambda v: (("tiny", v, ["a"]), {}), BAD_VALUES),
 ]
 

@@ -64,7 +64,7 @@ def test_two_writers_and_a_reader_at_once(tmp_path, monkeypatch):
     record (never 'not valid JSON'), both writers succeed, and the final file is complete."""
     monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
     results.save_result("fault_test", "smoke", writer="start", index=0, payload=[0] * 5_000)
-    writers = [_writer(tmp_path, tag, 25) for tag in ("a", "b")]
+    writers = [_writer(tmp_path, tag, 15) for tag in ("a", "b")]
     reads = 0
     while any(writer.poll() is None for writer in writers):
         _check_complete(results.load_result("fault_test", "smoke"))

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 TEST_ENV := TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0
 PYTEST_ARGS ?=
 
-.PHONY: lab test html format check-format colab-check clean
+.PHONY: lab test test-shuffled html format check-format colab-check clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed, found " + sys.version.split()[0]'
@@ -25,7 +25,12 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests tlcourse notebooks --doctest-modules --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 --durations=15 $(PYTEST_ARGS)
+		--nbval-cell-timeout=600 --durations=15 -p no:randomly $(PYTEST_ARGS)
+
+# The unit tests and doctests in a random order (pytest-randomly; it prints the seed: rerun one order
+# with PYTEST_ARGS=--randomly-seed=N). Notebooks are left out: their cells must run in order.
+test-shuffled: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest tests tlcourse --doctest-modules -p randomly --durations=5 $(PYTEST_ARGS)
 
 # Instructor's rendering: runs the notebooks in one profile, HTML with outputs in build/html (index.html).
 PROFILE ?= quick

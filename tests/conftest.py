@@ -23,3 +23,20 @@ def restore_determinism():
 
     if hasattr(tf_config, "disable_op_determinism"):
         tf_config.disable_op_determinism()
+
+
+@pytest.fixture(autouse=True)
+def same_global_random_state():
+    """Every test starts from the same global random state (Python, NumPy, and Keras/TensorFlow
+    once imported), whatever ran before it: a test must pass in any order (``make test-shuffled``).
+    A test that needs other draws seeds its own generator."""
+    import random
+    import sys
+
+    import numpy as np
+
+    random.seed(0)
+    np.random.seed(0)
+    if "keras" in sys.modules:
+        sys.modules["keras"].utils.set_random_seed(0)
+    yield

@@ -213,10 +213,12 @@ def test_a_results_folder_that_is_a_file_is_named(tmp_path, monkeypatch):
 def test_a_read_only_results_folder_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("TLCOURSE_RESULTS_DIR", str(tmp_path))
 
-    def read_only(*args, **kwargs):
-        raise OSError(errno.EROFS, "Read-only file system", str(args[0]))
+    def read_only(*args, **kwargs):  # records are written atomically: the temporary file fails first
+        raise OSError(errno.EROFS, "Read-only file system", str(kwargs.get("dir")))
 
-    monkeypatch.setattr(Path, "write_text", read_only)
+    from tlcourse import files
+
+    monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
     error = assert_clear_error(lambda: results.save_result("x", "smoke", a=1))
     assert "Read-only file system" in str(error) and "TLCOURSE_RESULTS_DIR" in str(error)
 

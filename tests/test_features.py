@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -85,11 +89,107 @@ def test_profile_and_image_size_are_part_of_the_key():
 def test_a_file_holding_another_key_is_not_trusted():
     base_model, ds = tiny_base(), image_batches()
     key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
-    path = features.cache_path(key)
-    path.parent.mkdir(parents=True)
-    np.savez(path, features=np.zeros((10, 4), "float32"), labels=np.zeros(10, "int64"), key="{}")
+    path = _cached_path(base_model, ds, key)
+    with path.open("wb") as file:
+        np.savez(file, features=np.zeros((10, 4), "float32"), labels=np.zeros(10, "int64"), key="{}")
     result = extract_features(base_model, ds, key=key, progress=False)
     assert not result.from_cache and np.abs(result.features).sum() > 0
+
+
+def _cached_path(base_model, ds, key) -> Path:
+    """Compute once (written to the disk cache) and return the file it went to."""
+    extract_features(base_model, ds, key=key, progress=False)
+    second = extract_features(base_model, ds, key=key, progress=False)
+    assert second.from_cache
+    return Path(second.source)
+
+
+def test_the_key_identifies_the_data_not_just_the_split():
+    base_model = tiny_base()
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+    first = extract_features(base_model, image_batches(10), key=key, progress=False)
+    subset = extract_features(base_model, image_batches(6), key=key, progress=False)
+    assert not subset.from_cache and subset.features.shape == (6, 4), "another subset must be computed"
+    other_order = extract_features(base_model, image_batches(10).unbatch().skip(1).batch(4), key=key,
+                                   progress=False)
+    assert not other_order.from_cache
+    again = extract_features(base_model, image_batches(10), key=key, progress=False)
+    assert again.from_cache
+    np.testing.assert_array_equal(again.features, first.features)
+
+
+def test_images_of_another_size_than_the_base_are_refused():
+    images = np.zeros((4, 16, 16, 3), "float32")
+    ds = tf.data.Dataset.from_tensor_slices((images, np.zeros(4, "int64"))).batch(2)
+    with pytest.raises(ValueError, match="16x16 images but base_model expects 8x8"):
+        extract_features(tiny_base(), ds, progress=False)
+    unknown = ds.map(lambda x, y: (tf.image.resize(x, tf.shape(x)[1:3]), y))  # height/width unknown in the spec
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", tiny_base())
+    with pytest.raises(ValueError, match="expects 8x8"):
+        extract_features(tiny_base(), unknown, key=key, progress=False)
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04 truncated", "truncate"])
+def test_an_empty_or_truncated_cache_file_is_recomputed(damage):
+    base_model, ds = tiny_base(), image_batches()
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+    path = _cached_path(base_model, ds, key)
+    good = path.read_bytes()
+    path.write_bytes(good[: len(good) // 2] if damage == "truncate" else damage)
+    result = extract_features(base_model, ds, key=key, progress=False)
+    assert not result.from_cache and result.features.shape == (10, 4)
+    assert extract_features(base_model, ds, key=key, progress=False).from_cache, "the file must be rewritten"
+
+
+def test_a_cache_that_cannot_be_written_keeps_the_features(monkeypatch, cache_folder):
+    base_model, ds = tiny_base(), image_batches()
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+
+    def full_disk(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(features, "write_atomically", full_disk)
+    with pytest.warns(UserWarning, match="No space left on device.*Free some disk space"):
+        result = extract_features(base_model, ds, key=key, progress=False)
+    assert result.features.shape == (10, 4) and not result.from_cache
+    assert not [p for p in cache_folder.rglob("*") if p.is_file()], "no partial file may be left behind"
+
+
+def test_a_read_only_cache_folder_warns_and_returns_the_features(cache_folder):
+    if os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    cache_folder.mkdir()
+    cache_folder.chmod(0o555)
+    try:
+        base_model, ds = tiny_base(), image_batches()
+        key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+        with pytest.warns(UserWarning, match="Could not write the feature cache"):
+            result = extract_features(base_model, ds, key=key, progress=False)
+        assert result.features.shape == (10, 4)
+    finally:
+        cache_folder.chmod(0o755)
+
+
+def test_the_memory_cache_hands_out_copies():
+    base_model, ds = tiny_base(), image_batches()
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+    first = extract_features(base_model, ds, key=key, cache="memory", progress=False)
+    expected = first.features.copy()
+    first.features[:] = 0  # a learner's in-place edit
+    second = extract_features(base_model, ds, key=key, cache="memory", progress=False)
+    second.labels[:] = -1
+    third = extract_features(base_model, ds, key=key, cache="memory", progress=False)
+    np.testing.assert_array_equal(third.features, expected)
+    assert third.labels.tolist() == (np.arange(10) % 3).tolist()
+
+
+def test_a_shuffled_dataset_is_not_cached(cache_folder):
+    base_model = tiny_base()
+    ds = image_batches().unbatch().shuffle(10, reshuffle_each_iteration=True).batch(4)
+    key = feature_key(SMOKE, "tf_flowers", "train", "tiny", base_model)
+    with pytest.warns(UserWarning, match="not cached"):  # two passes in another order (odds 1 in 10!)
+        extract_features(base_model, ds, key=key, progress=False)
+    assert not [p for p in cache_folder.rglob("*") if p.is_file()]
 
 
 def test_memory_cache_and_no_cache(cache_folder):

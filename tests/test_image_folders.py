@@ -7,6 +7,7 @@ the fix, and must leave the folder exactly as it was.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -393,3 +394,115 @@ def test_demo_folder_arguments(tmp_path):
         write_demo_folder(tmp_path / "a", per_class=0)
     assert not (tmp_path / "a").exists()
     assert os.listdir(tmp_path) == []
+
+
+# --- photos as taken: EXIF orientation, size limit, file names ---------------------------------
+
+def _asymmetric(size=(24, 16)) -> PIL.Image.Image:
+    """An image with no symmetry (a gradient in x, another in y), so every turn and flip differs."""
+    width, height = size
+    x, y = np.meshgrid(np.linspace(0, 255, width), np.linspace(0, 255, height))
+    return PIL.Image.fromarray(np.stack([x, y, 255 - x], -1).astype(np.uint8), "RGB")
+
+
+def _phone_photo(path: Path, orientation: int) -> np.ndarray:
+    """Save an asymmetric image with an EXIF orientation; return the upright pixels per PIL at 16 x 16."""
+    import PIL.ImageOps
+
+    exif = PIL.Image.Exif()
+    exif[image_folders.EXIF_ORIENTATION] = orientation
+    _asymmetric().save(path, exif=exif)
+    upright = np.asarray(PIL.ImageOps.exif_transpose(PIL.Image.open(path)).convert("RGB"), np.float32)
+    assert upright.shape[:2] == ((16, 24) if orientation <= 4 else (24, 16))
+    return load_image_file_from_pixels(upright, 16)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pil(tmp_path, orientation):
+    """A phone photo stored sideways with an EXIF tag loads upright: the same pixels as
+    PIL.ImageOps.exif_transpose (then the same bilinear resize)."""
+    reference = _phone_photo(tmp_path / "phone.png", orientation)
+    np.testing.assert_allclose(load_image_file(tmp_path / "phone.png", 16)[0], reference, atol=1e-3)
+
+
+def test_exif_orientation_is_applied_in_the_folder_datasets(tmp_path):
+    folder = two_classes(tmp_path / "photos")
+    references = {str(folder / "cats" / f"phone{o}.png"): _phone_photo(folder / "cats" / f"phone{o}.png", o)
+                  for o in range(1, 9)}
+    data = load_image_folder(folder, image_size=16, batch_size=4, validation_split=0.75, seed=0)
+    images = np.concatenate([np.asarray(batch) for batch, _ in data.val_ds])
+    checked = [path for path in data.val_files if path in references]
+    assert len(checked) >= 4
+    for path in checked:
+        np.testing.assert_allclose(images[data.val_files.index(path)], references[path], atol=1e-3)
+
+
+def load_image_file_from_pixels(pixels: np.ndarray, size: int) -> np.ndarray:
+    import tensorflow as tf
+
+    return tf.image.resize(pixels, (size, size), method="bilinear").numpy()
+
+
+def test_a_jpeg_whose_header_claims_a_huge_size_is_named(tmp_path):
+    folder = two_classes(tmp_path / "photos")
+    buffer = io.BytesIO()
+    _asymmetric().save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")  # start of frame: height and width follow the length and precision
+    data[sof + 5:sof + 9] = (60000).to_bytes(2, "big") * 2
+    (folder / "cats" / "bomb.jpg").write_bytes(bytes(data))
+    before = listing(folder)
+    with pytest.raises(ValueError, match=r"bomb\.jpg \(too large.*MAX_PIXELS.*Fix:.*thumbnail"):
+        check_image_folder(folder)
+    with pytest.raises(ValueError, match="too large"):
+        load_image_file(folder / "cats" / "bomb.jpg", 16)
+    assert listing(folder) == before
+
+
+def test_a_panorama_above_the_limit_is_named(tmp_path, monkeypatch):
+    folder = two_classes(tmp_path / "photos")
+    _asymmetric((300, 40)).save(folder / "dogs" / "panorama.png")
+    monkeypatch.setattr(image_folders, "MAX_PIXELS", 300 * 40 - 1)
+    with pytest.raises(ValueError, match=r"panorama\.png \(too large: 300 x 40 pixels"):
+        check_image_folder(folder)
+    monkeypatch.setattr(image_folders, "MAX_PIXELS", 300 * 40)
+    assert check_image_folder(folder).counts == {"cats": 2, "dogs": 3}
+
+
+def test_a_file_name_that_is_not_utf8_is_named(tmp_path):
+    folder = two_classes(tmp_path / "photos")
+    name = os.fsdecode(b"caf\xe9.png")  # Latin-1 bytes, as an old zip file leaves them
+    image(5).save(folder / "cats" / name)
+    with pytest.raises(ValueError, match=r"not valid UTF-8.*caf\\xe9\.png.*Fix: rename") as raised:
+        check_image_folder(folder)
+    str(raised.value).encode("utf-8")  # the message itself prints without a UnicodeEncodeError
+
+
+def test_demo_folder_never_overwrites_a_learners_photo(tmp_path):
+    folder = write_demo_folder(tmp_path / "demo", per_class=2, image_size=16)
+    (folder / "heart" / "3.png").write_bytes(b"my own photo")  # named like a demo file
+    (folder / "heart" / "0.jpg").write_bytes(b"replaced by the learner")
+    before = listing(folder)
+    with pytest.raises(FileExistsError, match=r"heart/0\.jpg, heart/3\.png.*Fix: move your own images"):
+        write_demo_folder(folder, per_class=4, image_size=16)
+    assert listing(folder) == before
+
+
+def test_demo_folder_recovers_from_an_interrupted_run(tmp_path, monkeypatch):
+    calls = []
+    real = image_folders.write_atomically
+
+    def crash_after_three_images(path, content):
+        if Path(path).name != image_folders.DEMO_MARKER:
+            calls.append(path)
+            if len(calls) > 3:
+                raise KeyboardInterrupt  # the learner pressed stop, or the kernel died
+        return real(path, content)
+
+    monkeypatch.setattr(image_folders, "write_atomically", crash_after_three_images)
+    with pytest.raises(KeyboardInterrupt):
+        write_demo_folder(tmp_path / "demo", per_class=4, image_size=16)
+    monkeypatch.undo()
+    folder = write_demo_folder(tmp_path / "demo", per_class=4, image_size=16)
+    assert check_image_folder(folder).files == 12
+    assert not [path for path in folder.rglob("*") if path.name.endswith("partial")]

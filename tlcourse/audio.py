@@ -82,7 +82,13 @@ def load_clips(name: str, settings: Settings, *, count: int, split: str = "train
 
     from tlcourse.downloads import download_guard
 
+    from tlcourse.checks import check_settings, suggest
+
+    check_settings(settings)
     check_text("name", name, fix='pass a TFDS audio dataset name, e.g. "spoken_digit"')
+    if name not in tfds.list_builders(with_community_datasets=False):  # tfds would print ~1,000 names
+        raise ValueError(f"name={name!r} is not a TFDS dataset. {suggest(name, tfds.list_builders())} Fix: "
+                         'check the spelling; the course uses "spoken_digit" and "speech_commands".')
     check_text("split", split, fix='pass a TFDS split, e.g. "train"')
     check_int("count", count, minimum=1, fix="pass how many clips to load, e.g. count=100")
     check_int("source_rate", source_rate, minimum=1, fix="pass the dataset's sample rate, e.g. 8000")
@@ -233,6 +239,11 @@ def log_mels(waves: np.ndarray, *, frames: int, batch_size: int = 64, seconds: i
     waves = np.asarray(waves, dtype="float32")
     if waves.ndim != 2:
         raise ValueError(f"waves has shape {waves.shape}; expected (clips, samples). Fix: stack the clips.")
+    bad = np.flatnonzero(~np.isfinite(waves).all(axis=1))
+    if bad.size:  # one NaN sample would turn the clip's whole spectrogram to NaN
+        raise ValueError(f"waves has NaN or infinite samples in {bad.size} clip(s) (index {bad[:5].tolist()}): "
+                         "expected finite samples. Fix: drop those clips, or replace the samples, e.g. "
+                         "np.nan_to_num(waves).")
     if seconds is None:
         seconds = converter_seconds(waves.shape[1], frames)
     check_int("seconds", seconds, minimum=math.ceil(frames / FRAMES_PER_SECOND), maximum=WHISPER_WINDOW_SECONDS,
@@ -244,6 +255,8 @@ def log_mels(waves: np.ndarray, *, frames: int, batch_size: int = 64, seconds: i
     return np.concatenate(parts).astype("float32")
 
 
+_WHISPER_ARGUMENTS = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
+                      "num_mels", "dropout", "max_encoder_sequence_length", "max_decoder_sequence_length", "dtype")
 TINY_ENCODER = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32)
 PRESET_SIZES: dict[str, dict[str, int]] = {
     "whisper_tiny_en": dict(vocabulary_size=51_864, num_layers=4, num_heads=6, hidden_dim=384,
@@ -277,6 +290,10 @@ def stand_in_backbone(preset: str | None = None, *, tiny: dict[str, Any] | None 
                              "WhisperBackbone arguments there.")
         tiny = PRESET_SIZES[preset]
     tiny = TINY_ENCODER if tiny is None else tiny
+    if isinstance(tiny, dict):  # a typo in a key would otherwise reach WhisperBackbone as a raw TypeError
+        from tlcourse.checks import check_options
+
+        check_options("tiny", tiny, _WHISPER_ARGUMENTS, fix="pass WhisperBackbone's arguments")
     if not isinstance(tiny, dict) or not tiny:
         raise ValueError(f"tiny is {tiny!r}; expected the WhisperBackbone arguments as a dict. "
                          "Fix: pass tiny=dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32).")

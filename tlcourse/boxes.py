@@ -26,6 +26,15 @@ def _as_boxes(name: str, boxes) -> np.ndarray:
     return array
 
 
+def _check_box_order(name: str, boxes: np.ndarray) -> None:
+    flipped = np.flatnonzero((boxes.reshape(-1, 4)[:, 0] > boxes.reshape(-1, 4)[:, 2])
+                             | (boxes.reshape(-1, 4)[:, 1] > boxes.reshape(-1, 4)[:, 3]))
+    if flipped.size:
+        raise ValueError(f"{name} has {flipped.size} box(es) with ymin > ymax or xmin > xmax (row(s) "
+                         f"{flipped[:5].tolist()}): expected [ymin, xmin, ymax, xmax]. Fix: pass them through "
+                         "tlcourse.boxes.sanitise_boxes, or check the coordinate order.")
+
+
 def iou(boxes_a, boxes_b) -> np.ndarray:
     """Intersection over union of boxes ``[ymin, xmin, ymax, xmax]``, pairwise row by row.
 
@@ -40,6 +49,13 @@ def iou(boxes_a, boxes_b) -> np.ndarray:
     if a.shape != b.shape:
         raise ValueError(f"boxes_a has shape {a.shape} but boxes_b {b.shape}: expected the same shape. "
                          "Fix: pass true and predicted boxes of the same images.")
+    _check_box_order("boxes_a", a)
+    _check_box_order("boxes_b", b)
+    if a.size and b.size and (a.max() <= 1) != (b.max() <= 1):
+        pixels, normalised = ("boxes_a", "boxes_b") if a.max() > 1 else ("boxes_b", "boxes_a")
+        raise ValueError(f"{pixels} has coordinates above 1 (pixels?) but {normalised} lies within 0–1 "
+                         "(normalised): their IoU would be meaningless. Fix: convert both to one unit, e.g. "
+                         "divide pixel boxes by the image's height and width.")
     height = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
     width = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
     inter = height * width
@@ -81,6 +97,9 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
 
     from tlcourse.data import split_by_index
 
+    from tlcourse.checks import check_settings
+
+    check_settings(settings)
     if not isinstance(image_size, int) or image_size < 32:
         raise ValueError(f"image_size={image_size!r}: expected an int ≥ 32. Fix: pass e.g. 160.")
     if settings.mock_data:
@@ -117,14 +136,29 @@ def load_pet_boxes(settings: Settings, image_size: int, batch_size: int, limit: 
 def box_report(name: str, true_boxes, predicted_boxes, threshold: float = 0.5) -> dict:
     """Print and return mean IoU and the share of boxes with IoU ≥ ``threshold``.
 
+    A predicted box with ymin > ymax or xmin > xmax (a model can output one) covers nothing: it
+    scores IoU 0, and the printed line says how many there were. True boxes must be valid.
+
     Example:
         >>> box_report("demo", [[0, 0, 1, 1]], [[0, 0, 1, 1]])["mean_iou"]  # doctest: +SKIP
         1.0
     """
-    scores = iou(true_boxes, predicted_boxes)
+    from tlcourse.checks import check_number, check_text
+
+    check_text("name", name, fix="name the model, e.g. 'localizer'")
+    threshold = check_number("threshold", threshold, minimum=0, maximum=1, fix="use e.g. threshold=0.5")
+    if np.asarray(true_boxes).size == 0:
+        raise ValueError("true_boxes is empty: a report on no boxes has no mean IoU. Fix: pass the boxes of "
+                         "at least one image (check that the split is not empty).")
+    predicted = _as_boxes("predicted_boxes", predicted_boxes).copy()
+    flat = predicted.reshape(-1, 4)
+    flipped = (flat[:, 0] > flat[:, 2]) | (flat[:, 1] > flat[:, 3])
+    flat[flipped] = 0.0  # an upside-down prediction is no box: it overlaps nothing (IoU 0), said below
+    scores = iou(true_boxes, predicted)
     report = {"mean_iou": float(np.mean(scores)), "hit_rate": float(np.mean(scores >= threshold))}
+    note = f" ({int(flipped.sum())} upside-down prediction(s) scored 0)" if flipped.any() else ""
     print(f"{name}: mean IoU {report['mean_iou']:.3f}, IoU ≥ {threshold}: {report['hit_rate']:.0%} "
-          f"of {len(np.atleast_2d(np.asarray(true_boxes)))} boxes")
+          f"of {len(np.atleast_2d(np.asarray(true_boxes)))} boxes{note}")
     return report
 
 
@@ -137,7 +171,11 @@ def plot_boxes(images, true_boxes, predicted_boxes=None, columns: int = 4):
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
+    from tlcourse.checks import check_int, check_pixels
+
     images = np.asarray(images)
+    columns = check_int("columns", columns, minimum=1, fix="e.g. columns=4")
+    check_pixels("images", images)
     true_boxes = _as_boxes("true_boxes", true_boxes).reshape(-1, 4)
     if len(images) != len(true_boxes):
         raise ValueError(f"{len(images)} images but {len(true_boxes)} boxes: expected one box per image.")
@@ -328,7 +366,14 @@ def plot_detections(images, predictions, class_names, threshold: float = 0.5, co
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
+    from tlcourse.checks import check_int, check_pixels
+
     images = np.asarray(images)
+    columns = check_int("columns", columns, minimum=1, fix="e.g. columns=4")
+    check_pixels("images", images)
+    if not isinstance(predictions, dict):
+        raise TypeError(f"predictions is a {type(predictions).__name__}: expected the dict detector.predict(images) "
+                        "returns. Fix: pass detector.predict(images).")
     missing = {"boxes", "labels", "confidence"} - set(predictions)
     if missing:
         raise ValueError(f"predictions lacks {sorted(missing)}: expected the dict detector.predict(images) "

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -312,6 +313,95 @@ def check_dataset(name: str, value: Any, *, batched: bool, fix: str = "") -> Any
         raise ValueError(_message(name, value, "is already batched", expected,
                                   fix or "pass the unbatched split (e.g. splits.train_ds), or ds.unbatch()"))
     return value
+
+
+def check_settings(value: Any, *, name: str = "settings") -> Any:
+    """Return ``value`` if it is a ``tlcourse.settings.Settings``; a profile name gets the fix.
+
+    Example:
+        >>> check_settings("smoke")
+        Traceback (most recent call last):
+        ...
+        TypeError: settings='smoke' is a str: expected the Settings that tlcourse.setup() returns. Fix: settings = tlcourse.setup() (or tlcourse.get_settings('smoke')), and pass settings, not the profile's name.
+    """
+    from tlcourse.settings import Settings
+
+    if not isinstance(value, Settings):
+        fix = "settings = tlcourse.setup()"
+        if isinstance(value, str):
+            fix += f" (or tlcourse.get_settings({value!r})), and pass settings, not the profile's name"
+        raise TypeError(_message(name, value, f"is a {type(value).__name__}",
+                                 "the Settings that tlcourse.setup() returns", fix))
+    return value
+
+
+def suggest(value: Any, choices: Iterable[str], *, count: int = 3) -> str:
+    """A short "Did you mean …?" sentence for a mistyped name (empty when nothing is close).
+
+    Example:
+        >>> suggest("tf_flower", ["tf_flowers", "beans", "cifar10"])
+        "Did you mean 'tf_flowers'?"
+    """
+    close = difflib.get_close_matches(str(value), [str(choice) for choice in choices], n=count, cutoff=0.6)
+    return f"Did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+
+
+def check_options(name: str, value: Any, allowed: Iterable[str], *, fix: str = "") -> dict[str, Any]:
+    """Return ``value`` as a dict if it is a dict whose keys are all in ``allowed``.
+
+    An unknown key is never ignored (a typo would silently leave the default in place): it
+    raises, with a "did you mean" for near misses.
+
+    Example:
+        >>> check_options("tiny", {"num_layer": 1}, ["num_layers", "hidden_dim"])
+        Traceback (most recent call last):
+        ...
+        ValueError: tiny={'num_layer': 1} has unknown key(s) 'num_layer': expected keys among 'hidden_dim', 'num_layers'. Did you mean 'num_layers'?
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(_message(name, value, f"is a {type(value).__name__}", "a dict of options", fix))
+    known = sorted(allowed)
+    unknown = [key for key in value if key not in known]
+    if unknown:
+        hints = " ".join(hint for hint in (suggest(key, known) for key in unknown) if hint)
+        text = _message(name, value, f"has unknown key(s) {', '.join(repr(key) for key in unknown)}",
+                        "keys among " + ", ".join(repr(key) for key in known), fix)
+        raise ValueError(f"{text} {hints}".rstrip())
+    return dict(value)
+
+
+def check_pixels(name: str, images: Any, *, fix: str = "") -> None:
+    """Refuse an array of images that is not in 0–255: 0–1 floats, preprocessed values, NaN.
+
+    Only concrete arrays are looked at (NumPy, eager tensors); symbolic tensors inside a
+    ``tf.data`` map pass unchecked. An all-zero batch passes (black images are valid).
+
+    Example:
+        >>> check_pixels("images", np.full((1, 2, 2, 3), 0.5, "float32"))
+        Traceback (most recent call last):
+        ...
+        ValueError: images holds floats from 0.5 to 0.5: expected pixels in 0–255. Fix: multiply 0–1 images by 255 (images * 255).
+    """
+    try:
+        array = np.asarray(images)
+    except Exception:  # noqa: BLE001 - symbolic tensors: nothing to look at yet
+        return
+    if array.size == 0 or not np.issubdtype(array.dtype, np.floating):
+        return
+    low, high = float(np.min(array)), float(np.max(array))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        problem = "holds NaN or infinite values"
+    elif low < 0:
+        problem = f"holds negative values (from {low:.3g} to {high:.3g}: already preprocessed?)"
+    elif high > 255:
+        problem = f"holds values up to {high:.4g}"
+    elif 0 < high <= 1:
+        problem = f"holds floats from {low:.3g} to {high:.3g}"
+        fix = fix or "multiply 0–1 images by 255 (images * 255)"
+    else:
+        return
+    raise ValueError(f"{name} {problem}: expected pixels in 0–255."
+                     + f" Fix: {fix or 'pass the images before preprocess_input, as loaded (0–255)'}.")
 
 
 def _bounds_text(minimum: int | float | None, maximum: int | float | None) -> str:

@@ -79,7 +79,10 @@ def get_dataset_spec(name: str) -> DatasetSpec:
     """Return the course's entry for dataset ``name``; a ValueError lists the valid names."""
     check_text("name", name, fix=f"pass a dataset name, one of {', '.join(DATASETS)}")
     if name not in DATASETS:
-        raise ValueError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")
+        from tlcourse.checks import suggest
+
+        raise ValueError(f"Unknown dataset {name!r}. {suggest(name, DATASETS)} Choose one of: "
+                         f"{', '.join(DATASETS)}.".replace(".  ", ". "))
     return DATASETS[name]
 
 

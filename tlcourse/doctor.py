@@ -310,4 +310,8 @@ def print_report(profile: str | None = None) -> bool:
 
 def main() -> int:
     """``python -m tlcourse doctor``: print the report; 0 when ready, 1 otherwise."""
-    return 0 if print_report() else 1
+    try:
+        return 0 if print_report() else 1
+    except ValueError as error:  # TLCOURSE_PROFILE names no profile: the message has the fix
+        print(f"✗ {error}", file=sys.stderr)
+        return 2

@@ -208,6 +208,17 @@ def grad_cam(model: keras.Model, base_model: keras.Model, images: np.ndarray, *,
     if images.ndim != 4 or len(images) == 0:
         raise ValueError(f"images has shape {images.shape}: expected [N, H, W, C] with N >= 1. Fix: "
                          "pass a batch, e.g. images[:4] (one image: image[None]).")
+    expected = tuple(model.input_shape[1:]) if isinstance(model.input_shape, tuple) else ()
+    if len(expected) == 3 and any(want is not None and want != got for want, got in zip(expected, images.shape[1:])):
+        raise ValueError(f"images have shape {images.shape[1:]} but model takes {expected}: expected images of "
+                         f"the model's input size. Fix: resize them first, e.g. tf.image.resize(images, "
+                         f"{tuple(expected[:2])}).")
+    if layer_name is None and len(base_model.outputs[0].shape) != 4:
+        raise ValueError(f"base_model {base_model.name!r} outputs shape {tuple(base_model.outputs[0].shape)}, "
+                         "not a feature map [batch, height, width, channels] (built with pooling='avg' or "
+                         "'max'?): Grad-CAM needs the map before pooling. Fix: pass layer_name= a convolutional "
+                         "layer of the base (e.g. base_model.layers[-2].name), or build the base with "
+                         "pooling=None and pool in the head, as notebook 03 does.")
     prefix, base_output = _outer_call(model, base_model)
     try:
         suffix = keras.Model(base_output, model.outputs[0])

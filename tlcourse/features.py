@@ -9,7 +9,11 @@ augmented image), which is why notebook 03 keeps the base in the training loop.
 The disk cache lives in ``data/features/`` of the course (git-ignored; ``$TLCOURSE_FEATURES_DIR``
 overrides it). A cached file is reused only when *everything* that determines the features
 matches — the backbone's name, input size and a fingerprint of its actual weight values, the
-dataset, split and profile — so a stale cache is never read back.
+dataset, split and profile, the preprocessing function, and the data itself (the number of
+examples and a hash of every image and label fed in, in order) — so a stale cache is never read
+back, not even for another subset of the same split. Files are written atomically; a cache file
+that is empty, truncated or foreign is recomputed, and a cache that cannot be written (read-only
+folder, full disk) gives a warning, never the loss of the computed features.
 
 Example:
     >>> key = feature_key(settings, "tf_flowers", "train", "MobileNetV2", base_model)  # doctest: +SKIP
@@ -21,10 +25,14 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import time
+import warnings
+import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +43,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from tlcourse import checks, paths
+from tlcourse.files import write_atomically
 from tlcourse.settings import Settings
 
 CACHE_MODES = ("disk", "memory", "none")
@@ -115,6 +124,7 @@ def feature_key(settings: Settings, dataset: str, split: str, backbone: str,
         >>> key["image_size"], key["profile"]
         (8, 'smoke')
     """
+    checks.check_settings(settings)
     checks.check_model("base_model", base_model)
     for name, value in (("dataset", dataset), ("split", split), ("backbone", backbone)):
         if not isinstance(value, str) or not value.strip():
@@ -146,7 +156,11 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     base returns feature maps. With ``key`` (from ``feature_key``), the result is kept — in a
     file under ``features_dir()`` (``cache="disk"``) or in this Python process
     (``cache="memory"``) — and a later call with the same key reads it back instead of running
-    the base. Without ``key`` nothing is cached.
+    the base. Without ``key`` nothing is cached. The key is completed with the preprocessing
+    function's name and a fingerprint of the data (example count and a hash of the images and
+    labels, read in one extra pass over ``ds`` — a fraction of the base's time), so another
+    subset or order never reads these features back; ``result.source`` names the file used.
+    Arrays from the memory cache are copies: editing them in place changes nothing cached.
 
     Args:
         base_model: the frozen base, e.g. ``keras.applications.MobileNetV2(include_top=False, ...)``.
@@ -161,8 +175,12 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
         ``CachedFeatures(features, labels, seconds, source)``.
 
     Raises:
-        ValueError: an empty dataset, unbatched data, a key without ``cache`` or a cache mode
-            that does not exist.
+        ValueError: an empty dataset, unbatched data, images of another size than the base's
+            input, or a cache mode that does not exist.
+
+    Warns:
+        UserWarning: the cache file could not be written (the features are still returned), or
+            ``ds`` gave other images on each pass (shuffled? then nothing is cached).
     """
     checks.check_model("base_model", base_model)
     checks.check_dataset("ds", ds, batched=True)
@@ -172,26 +190,32 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
                         "keras.applications.mobilenet_v2.preprocess_input, or None.")
     if key is not None and not isinstance(key, dict):
         raise TypeError(f"key={key!r} is a {type(key).__name__}: pass feature_key(...)'s dict or None.")
+    expected_size = _input_size(base_model)
+    _check_size(expected_size, tuple(ds.element_spec[0].shape)[1:3])
     use_cache = key is not None and cache != "none"
-    if use_cache:  # the same base with another preprocessing computes other features
-        key = {**key, "preprocess_input": _function_name(preprocess_input)}
-    path = cache_path(key) if use_cache else None
-    if use_cache and cache == "memory" and path.name in _MEMORY:
-        features, labels = _MEMORY[path.name]
-        return CachedFeatures(features, labels, 0.0, "memory")
-    if use_cache and cache == "disk" and path.name in _MEMORY:  # kept in memory: the cache folder is read-only
-        features, labels = _MEMORY[path.name]
-        return CachedFeatures(features, labels, 0.0, "memory")
-    if use_cache and cache == "disk" and path.is_file():
-        stored = _read(path, key)
-        if stored is not None:
-            return CachedFeatures(*stored, 0.0, str(path))
+    path = None
+    if use_cache:  # the same base with another preprocessing, or other images, computes other features
+        examples, data = _fingerprint(ds, expected_size)
+        key = {**key, "preprocess_input": _function_name(preprocess_input), "examples": examples, "data": data}
+        path = cache_path(key)
+        # In memory: cache="memory", or features the disk cache could not keep (a read-only class share).
+        if path.name in _MEMORY and cache in ("memory", "disk"):
+            features, labels = _MEMORY[path.name]
+            return CachedFeatures(features.copy(), labels.copy(), 0.0, "memory")  # copies: edits stay local
+        if cache == "disk" and path.is_file():
+            stored = _read(path, key)
+            if stored is not None:
+                return CachedFeatures(*stored, 0.0, str(path))
 
     started = time.perf_counter()
     features, labels = [], []
+    digest = hashlib.blake2b(digest_size=16)
     total = int(ds.cardinality()) if int(ds.cardinality()) > 0 else None
     for images, batch_labels in tqdm(ds, total=total, desc="extracting features", unit="batch",
                                      disable=not progress, leave=False):
+        _check_size(expected_size, tuple(images.shape)[1:3])
+        if use_cache:
+            _update(digest, images, batch_labels)
         inputs = preprocess_input(images) if preprocess_input is not None else images
         maps = np.asarray(base_model.predict_on_batch(inputs))  # compiled, in inference mode
         features.append(maps.mean(axis=tuple(range(1, maps.ndim - 1))) if maps.ndim > 2 else maps)
@@ -201,11 +225,58 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
                          "empty (tlcourse.data.count_examples(ds)).")
     result = (np.concatenate(features).astype(np.float32), np.concatenate(labels).astype(np.int64))
     seconds = time.perf_counter() - started
-    if use_cache and cache == "memory":
-        _MEMORY[path.name] = result
-    if use_cache and cache == "disk":
+    if use_cache and digest.hexdigest() != key["data"]:
+        warnings.warn("ds gave other images on its second pass than on its first (is it shuffled, or "
+                      "augmented?), so these features are not cached: a later call could not tell which "
+                      "images they belong to. Fix: pass the split unshuffled and unaugmented (e.g. "
+                      "tlcourse.data.prepare(..., shuffle=False)), or cache='none'.", stacklevel=2)
+    elif use_cache and cache == "memory":
+        _MEMORY[path.name] = (result[0].copy(), result[1].copy())
+    elif use_cache and cache == "disk":
         _write(path, key, *result)
     return CachedFeatures(*result, seconds, "computed")
+
+
+def _input_size(base_model: keras.Model) -> tuple[int | None, int | None]:
+    shape = getattr(base_model, "input_shape", None)
+    if isinstance(shape, list):  # several inputs: not an image base; leave it to Keras
+        return (None, None)
+    if not isinstance(shape, tuple) or len(shape) != 4:
+        return (None, None)
+    return (shape[1], shape[2])
+
+
+def _check_size(expected: tuple[int | None, int | None], found: tuple) -> None:
+    """Refuse images whose height/width differ from the base's fixed input size."""
+    if len(found) != 2:
+        raise ValueError(f"ds yields images of shape {found} after the batch axis: expected batches of "
+                         "[height, width, channels] images. Fix: batch (images, labels) pairs, e.g. with "
+                         "tlcourse.data.prepare.")
+    for want, got in zip(expected, found):
+        if want is not None and got is not None and int(want) != int(got):
+            raise ValueError(
+                f"ds holds {found[0]}x{found[1]} images but base_model expects {expected[0]}x{expected[1]}: "
+                "its features would describe other pixels than the model will see (and be cached under "
+                f"the wrong size). Fix: resize the images to the base's size (tlcourse.data.prepare(ds, "
+                f"image_size={expected[0]}, ...)), or build the base for this size.")
+
+
+def _update(digest: Any, images: Any, labels: Any) -> None:
+    for part in (images, labels):
+        array = np.ascontiguousarray(np.asarray(part))
+        digest.update(f"{array.dtype}:{array.shape}".encode())
+        digest.update(array.tobytes())
+
+
+def _fingerprint(ds: tf.data.Dataset, expected_size: tuple[int | None, int | None]) -> tuple[int, str]:
+    """Return (number of examples, content hash of every image and label) of ``ds``, in order."""
+    digest = hashlib.blake2b(digest_size=16)
+    examples = 0
+    for images, labels in ds:
+        _check_size(expected_size, tuple(images.shape)[1:3])
+        _update(digest, images, labels)
+        examples += int(images.shape[0])
+    return examples, digest.hexdigest()
 
 
 def features_dataset(cached: CachedFeatures, batch_size: int, *, shuffle: bool = False,
@@ -244,30 +315,40 @@ def clear_memory_cache() -> None:
 
 
 def _write(path: Path, key: dict[str, Any], features: np.ndarray, labels: np.ndarray) -> None:
-    """Store the features in ``path``; in a read-only cache folder (a class share) keep them in memory."""
-    problem = None if paths.writable(path.parent) else "read-only"
-    if problem is None:
+    """Store the features atomically; where that fails (a read-only class share, a full disk), keep them
+    in memory for this session and say so once per folder."""
+    if paths.writable(path.parent):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".partial.npz")
-            np.savez(partial, features=features, labels=labels, key=json.dumps(key, sort_keys=True))
-            partial.replace(path)  # atomic: an interrupted write never leaves a half file under the real name
+            write_atomically(path, lambda file: np.savez(file, features=features, labels=labels,
+                                                         key=json.dumps(key, sort_keys=True)))
             return
         except OSError as error:
-            problem = str(error)
-    _MEMORY[path.name] = (features, labels)
+            problem = error.strerror or str(error)
+            space = " Free some disk space, or set" if error.errno == errno.ENOSPC else " Set"
+    else:
+        problem, space = "read-only", " Set"
+    _MEMORY[path.name] = (features.copy(), labels.copy())
     if path.parent not in _READ_ONLY_SEEN:
         _READ_ONLY_SEEN.add(path.parent)
-        print(f"The feature cache {path.parent} cannot be written ({problem}): its features are read, new ones are "
-              "kept in memory for this session. To keep them, set TLCOURSE_FEATURES_DIR to a writable folder.")
+        warnings.warn(f"Could not write the feature cache {path.parent} ({problem}): its features are read, new "
+                      f"ones are kept in memory for this session only, not cached on disk.{space} "
+                      "TLCOURSE_FEATURES_DIR to a writable folder with free space to keep them.", stacklevel=3)
 
 
 def _read(path: Path, key: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
-    """Return the stored arrays if the file holds exactly ``key``'s features, else None."""
+    """Return the stored arrays if the file holds exactly ``key``'s features, else None.
+
+    A file that is empty, truncated, not an ``.npz`` or written for another key gives None:
+    the caller computes the features again and replaces it.
+    """
     try:
-        with np.load(path) as stored:
+        with np.load(path, allow_pickle=False) as stored:
             if json.loads(str(stored["key"])) != json.loads(json.dumps(key, sort_keys=True)):
                 return None
-            return stored["features"], stored["labels"]
-    except (OSError, ValueError, KeyError):
+            features, labels = stored["features"], stored["labels"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error):
         return None  # unreadable or foreign file: compute again and overwrite it
+    if features.ndim != 2 or labels.shape != (features.shape[0],) or features.shape[0] != key.get("examples"):
+        return None
+    return features, labels

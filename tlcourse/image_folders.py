@@ -14,8 +14,9 @@ format Keras cannot read, a corrupt file), instead of a TensorFlow error halfway
 returns train/val datasets of float32 pixels in 0–255 — the same as ``tlcourse.data.prepare``
 gives, so every model of the earlier notebooks works on them unchanged. ``load_image_file``
 turns one photo into a batch of one for ``model.predict``, resized exactly as the folder's
-images were. Grayscale, palette and RGBA (transparent) images become RGB; nothing in the
-folder is ever changed, moved or deleted.
+images were. Grayscale, palette and RGBA (transparent) images become RGB, and phone photos are
+turned upright as their EXIF orientation says (Keras alone ignores it); nothing in the folder is
+ever changed, moved or deleted.
 
 ``write_demo_folder`` writes such a folder of procedurally drawn shapes (``tlcourse.shapes``),
 as PNG and JPEG, in colour, grayscale and RGBA: the tests and notebook 09's offline demo use it.
@@ -31,8 +32,10 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,6 +46,7 @@ import numpy as np
 import tensorflow as tf
 
 from tlcourse import checks, shapes
+from tlcourse.files import write_atomically
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 """The file extensions ``keras.utils.image_dataset_from_directory`` loads (its
@@ -57,6 +61,16 @@ IGNORED_FOLDERS: tuple[str, ...] = ("__MACOSX",)
 
 DEMO_MARKER = ".tlcourse-demo"
 """The file ``write_demo_folder`` leaves in its folder, listing what it wrote (hidden, so ignored)."""
+
+MAX_PIXELS = 89_478_485
+"""Largest image (width × height) ``check_image_folder`` accepts: Pillow's decompression-bomb
+threshold, about a 9,500 × 9,500 photo (0.27 GB decoded). Phone photos (12–50 megapixels) are far
+below it; a huge panorama, or a corrupt JPEG whose header claims a huge size, would exhaust memory
+inside TensorFlow during ``fit``. Shrink such a file, or raise this number knowingly."""
+
+EXIF_ORIENTATION = 0x0112
+"""The EXIF tag that says how a camera was held. Phones store photos sideways with this tag;
+``tf.io.decode_image`` (and so ``image_dataset_from_directory``) ignores it, this module applies it."""
 
 _LAYOUT = "folder/<class name>/<images>, e.g. my_photos/cats/1.jpg and my_photos/dogs/7.png"
 _SHOWN = 5  # at most this many file names in one message
@@ -130,12 +144,90 @@ def _formats() -> str:
     return ", ".join(IMAGE_EXTENSIONS)
 
 
+def _shown_name(path: Path | str) -> str:
+    """A path as printable text: bytes that are not UTF-8 become \\x.. escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _not_utf8(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:  # os.listdir turned undecodable bytes into surrogates
+        return True
+    return False
+
+
+def _header(path: Path) -> tuple[int, int, int] | str:
+    """Read (width, height, EXIF orientation) from the file header without decoding the pixels,
+    or return why it cannot be read."""
+    import PIL.Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PIL.Image.DecompressionBombWarning)
+            with PIL.Image.open(path) as image:
+                width, height = image.size
+                try:
+                    orientation = int(image.getexif().get(EXIF_ORIENTATION, 1))
+                except Exception:  # noqa: BLE001 - a damaged EXIF block: keep the pixels as stored
+                    orientation = 1
+    except PIL.Image.DecompressionBombError:
+        return "too_large"
+    except Exception:  # noqa: BLE001 - PIL cannot read it; TensorFlow's decode says why below
+        return "unknown"
+    return width, height, orientation if 1 <= orientation <= 8 else 1
+
+
+def _orientation(path: Path | str) -> int:
+    """The EXIF orientation of an image file (1, the default, when it has none)."""
+    header = _header(Path(path))
+    return header[2] if isinstance(header, tuple) else 1
+
+
+def _apply_orientation(image: tf.Tensor, orientation: tf.Tensor | int) -> tf.Tensor:
+    """Turn a decoded image ``[H, W, C]`` the way its EXIF orientation (1–8) says, as
+    ``PIL.ImageOps.exif_transpose`` does: the photo is then upright, as the camera saw it."""
+    branches = [
+        lambda: image,  # 1: as stored
+        lambda: tf.image.flip_left_right(image),  # 2: mirrored
+        lambda: tf.image.rot90(image, 2),  # 3: upside down
+        lambda: tf.image.flip_up_down(image),  # 4: mirrored upside down
+        lambda: tf.image.transpose(image),  # 5: mirrored, turned
+        lambda: tf.image.rot90(image, 3),  # 6: phone held upright (rotate 90° clockwise)
+        lambda: tf.image.rot90(tf.image.transpose(image), 2),  # 7: mirrored, turned the other way
+        lambda: tf.image.rot90(image, 1),  # 8: rotate 90° counter-clockwise
+    ]
+    index = tf.clip_by_value(tf.cast(orientation, tf.int32) - 1, 0, 7)
+    return tf.switch_case(index, branches)
+
+
+def _load(path: tf.Tensor, orientation: tf.Tensor, image_size: int) -> tf.Tensor:
+    """Decode, turn upright and resize one file, as ``image_dataset_from_directory`` does plus EXIF."""
+    image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+    image = _apply_orientation(image, orientation)
+    image = tf.image.resize(image, (image_size, image_size), method="bilinear")
+    image.set_shape((image_size, image_size, 3))
+    return image
+
+
+def _size_problem(path: Path) -> str | None:
+    header = _header(path)
+    if header == "too_large" or (isinstance(header, tuple) and header[0] * header[1] > MAX_PIXELS):
+        size = f"{header[0]} x {header[1]} pixels" if isinstance(header, tuple) else "its header claims a huge size"
+        return (f"too large: {size}, above image_folders.MAX_PIXELS = {MAX_PIXELS:,}; decoding it would "
+                "take gigabytes of memory inside TensorFlow")
+    return None
+
+
 def _decode_problem(path: Path) -> str | None:
     """Decode ``path`` as ``image_dataset_from_directory`` will; return why it failed, or None.
 
     JPEGs are decoded at 1/8 scale (``ratio=8``): libjpeg still reads every byte, so a
     truncated or corrupt file fails just the same, in about two thirds of the time.
     """
+    too_large = _size_problem(path)
+    if too_large:
+        return too_large
     try:
         data = path.read_bytes()
         if not data:
@@ -175,7 +267,9 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
     sub-folder is a class (sorted by name), and every file in it — or in folders below it —
     whose extension is one of ``IMAGE_EXTENSIONS`` is an image of that class. Every image is
     decoded once, as Keras will decode it, so a corrupt file is named now, not as an
-    ``InvalidArgumentError`` in the middle of ``fit``. (That takes a moment for big photos:
+    ``InvalidArgumentError`` in the middle of ``fit``; so is a file larger than ``MAX_PIXELS``
+    (a huge panorama, or a damaged header that claims one) and a file or folder name that is
+    not UTF-8 text (TensorFlow cannot open it). (That takes a moment for big photos:
     roughly 0.2–0.3 s per 12-megapixel JPEG on a laptop CPU, a third of what the
     first epoch spends decoding it.)
 
@@ -249,6 +343,15 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
                     images[name].append(path)  # Keras loads it, hidden or not: check it
                 elif not (hidden_root or _is_ignored(file_name)):
                     unsupported.append(path)
+    named = [folder / name for name in class_names] + [path for name in class_names for path in images[name]]
+    odd_names = [path for path in named if _not_utf8(path.relative_to(folder))]
+    if odd_names:
+        shown = ", ".join(_shown_name(path.relative_to(folder)) for path in odd_names[:_SHOWN])
+        raise ValueError(
+            f"{len(odd_names)} name(s) in {_shown_name(folder)} are not valid UTF-8 text: {shown} (the "
+            "\\x.. are bytes of another encoding, e.g. from an old Windows or a zip file). TensorFlow "
+            "cannot open such files. Fix: rename them (letters, digits, '-' and '_' are safe), e.g. in "
+            "a terminal: convmv -f latin1 -t utf8 -r --notest <folder>.")
     empty = [name for name in class_names if not images[name]]
     if empty:
         raise ValueError(
@@ -267,15 +370,19 @@ def check_image_folder(folder: str | os.PathLike) -> FolderReport:
         problems = list(pool.map(_decode_problem, all_images))
     broken = [(path, problem) for path, problem in zip(all_images, problems) if problem]
     if broken:
-        details = "; ".join(f"{path.relative_to(folder)} ({problem})" for path, problem in broken[:_SHOWN])
+        details = "; ".join(f"{_shown_name(path.relative_to(folder))} ({problem})"
+                            for path, problem in broken[:_SHOWN])
         more = f"; and {len(broken) - _SHOWN} more" if len(broken) > _SHOWN else ""
         apple = any(path.name.startswith("._") for path, _ in broken)
         hint = (" Files whose names start with '._' are macOS metadata, not photos: delete them "
                 f"all (in a terminal: find {folder} -name '._*' -delete)." if apple else "")
+        large = any(problem.startswith("too large") for _, problem in broken)
+        shrink = (" For a file that is too large: shrink it, e.g. with PIL: image = PIL.Image.open(path); "
+                  "image.thumbnail((4000, 4000)); image.save(path)." if large else "")
         raise ValueError(
             f"{len(broken)} file(s) in {folder} cannot be read as an image: {details}{more}. "
             f"Fix: delete each of them, or open it in an image viewer and save it again as PNG "
-            f"or JPEG.{hint}")
+            f"or JPEG.{hint}{shrink}")
     counts = {name: len(images[name]) for name in class_names}
     return FolderReport(class_names, counts, len(all_images), folder)
 
@@ -287,7 +394,9 @@ def load_image_folder(folder: str | os.PathLike, *, image_size: int, batch_size:
     Runs ``check_image_folder``, then ``keras.utils.image_dataset_from_directory`` with
     ``color_mode="rgb"`` (grayscale, palette and RGBA images become RGB; transparency is
     dropped), ``image_size=(image_size, image_size)`` (bilinear resize, the aspect ratio is not
-    kept), ``label_mode="int"`` and ``subset="both"``: the files are shuffled with ``seed`` and
+    kept), ``label_mode="int"`` and ``subset="both"``. One difference from Keras: each photo's EXIF
+    orientation is applied (Keras ignores it, so a phone photo taken upright would reach the model
+    lying on its side). The files are shuffled with ``seed`` and
     the last ``int(validation_split * files)`` go to validation — a random split, not a
     stratified one, so with few images a class can be missing from ``val_ds``. The pixels stay
     float32 in 0–255, like ``tlcourse.data.prepare``'s, so each model's ``preprocess_input`` (or
@@ -357,23 +466,34 @@ def load_image_folder(folder: str | os.PathLike, *, image_size: int, batch_size:
         subset="both",
     )
     train_files, val_files = tuple(train_ds.file_paths), tuple(val_ds.file_paths)
-    # Cache the decoded images, then reshuffle them every epoch: a shuffle *before* the cache
-    # (Keras shuffles the file paths) would be frozen into the cache's order.
-    train_ds = (train_ds.unbatch().cache()
-                .apply(tf.data.experimental.assert_cardinality(len(train_files)))
+    # Keras chose the split; the pixels come from _load, which also applies the EXIF orientation
+    # (Keras ignores it: a phone photo would reach the model sideways). Cache the decoded images,
+    # then reshuffle them every epoch (a shuffle before the cache would be frozen into its order).
+    train_ds = (_files_dataset(train_files, report, image_size).cache()
                 .shuffle(len(train_files), seed=seed, reshuffle_each_iteration=True)
                 .batch(batch_size).prefetch(tf.data.AUTOTUNE))
-    val_ds = val_ds.cache().prefetch(tf.data.AUTOTUNE)
+    val_ds = _files_dataset(val_files, report, image_size).batch(batch_size).cache().prefetch(tf.data.AUTOTUNE)
     return ImageFolder(train_ds, val_ds, list(report.class_names), report, train_files, val_files)
+
+
+def _files_dataset(files: Sequence[str], report: FolderReport, image_size: int) -> tf.data.Dataset:
+    """Unbatched ``(image float32 [S, S, 3], label int32)`` for ``files``, in that order."""
+    labels = [report.class_names.index(Path(file).relative_to(report.folder).parts[0]) for file in files]
+    orientations = [_orientation(file) for file in files]
+    ds = tf.data.Dataset.from_tensor_slices((list(files), np.asarray(orientations, np.int32),
+                                             np.asarray(labels, np.int32)))
+    return ds.map(lambda file, orientation, label: (_load(file, orientation, image_size), label),
+                  num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
 def load_image_file(path: str | os.PathLike, image_size: int) -> np.ndarray:
     """Load one image file as a batch of one, ready for ``model.predict``.
 
-    The file is decoded and resized exactly as ``keras.utils.image_dataset_from_directory``
-    does it (``tf.io.decode_image(..., channels=3)``: grayscale, palette and RGBA become RGB;
-    then a bilinear ``tf.image.resize``), so a file gives the very same pixels here as in
-    ``load_image_folder``'s datasets — what the model saw in training is what it sees now.
+    The file is decoded and resized exactly as ``load_image_folder`` does it
+    (``tf.io.decode_image(..., channels=3)``: grayscale, palette and RGBA become RGB; the EXIF
+    orientation is applied, so a phone photo is upright; then a bilinear ``tf.image.resize``), so
+    a file gives the very same pixels here as in ``load_image_folder``'s datasets — what the model
+    saw in training is what it sees now.
 
     Why not ``keras.utils.img_to_array(keras.utils.load_img(path, target_size=...))``, the
     usual recipe? It decodes with PIL and resizes with nearest-neighbour by default: on JPEG
@@ -423,9 +543,7 @@ def load_image_file(path: str | os.PathLike, image_size: int) -> np.ndarray:
         raise ValueError(
             f"{file} cannot be read as an image ({problem}). Fix: delete it, or open it in an "
             "image viewer and save it again as PNG or JPEG.")
-    image = tf.io.decode_image(tf.io.read_file(str(file)), channels=3, expand_animations=False)
-    resized = tf.image.resize(image, (image_size, image_size), method="bilinear")
-    return np.asarray(resized, dtype=np.float32)[None]
+    return np.asarray(_load(str(file), _orientation(file), image_size), dtype=np.float32)[None]
 
 
 def write_demo_folder(folder: str | os.PathLike, *, per_class: int = 20, image_size: int = 64,
@@ -438,9 +556,11 @@ def write_demo_folder(folder: str | os.PathLike, *, per_class: int = 20, image_s
     alpha channel (RGBA; its colour channels hold the drawing, the alpha channel a gradient from
     128 to 255). ``N`` counts from 0 within each class: file ``N`` has kind ``N % 4``.
 
-    The folder may be new, empty, or one this function wrote before: then the files it listed
-    in ``folder/.tlcourse-demo`` are replaced (nothing else is touched). Any other non-empty
-    folder raises ``FileExistsError``, so a learner's own photos are never mixed with the demo.
+    The folder may be new, empty, or one this function wrote before (even a run that was
+    interrupted): then the files it listed in ``folder/.tlcourse-demo`` are replaced and nothing
+    else is touched. A file this function did not write is never overwritten: any other
+    non-empty folder, or a file named like a demo image that the list does not hold (or whose
+    content changed since), raises ``FileExistsError`` before anything is written.
 
     Args:
         folder: where to write; created with its parents if needed.
@@ -476,46 +596,98 @@ def write_demo_folder(folder: str | os.PathLike, *, per_class: int = 20, image_s
     marker = folder / DEMO_MARKER
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"{folder} is a file. Fix: pass a new or empty folder for the demo images.")
+    images, labels = shapes.make_shapes(shape_names, per_class=per_class, image_size=image_size,
+                                        seed=seed)
+    planned = [f"{name}/{index}.{'jpg' if index % 4 == 0 else 'png'}"
+               for label, name in enumerate(shape_names) for index in range(int((labels == label).sum()))]
+    previous: dict[str, str | None] = {}
     if folder.is_dir() and any(folder.iterdir()):
         if not marker.is_file():
             raise FileExistsError(
                 f"{folder} is not empty and was not written by write_demo_folder. Fix: pass a new "
                 "or empty folder, so the demo images are never mixed with your own.")
-        _remove_listed(folder, marker)
+        previous = _read_marker(marker)
+        _refuse_foreign_files(folder, previous, planned)
+    folder.mkdir(parents=True, exist_ok=True)
+    # The list goes first (every planned file, no checksum yet): a run killed midway leaves a
+    # folder the next call recognises as its own and finishes.
+    _write_marker(marker, {**previous, **{relative: None for relative in planned}})
+    _remove_listed(folder, previous)
 
-    images, labels = shapes.make_shapes(shape_names, per_class=per_class, image_size=image_size,
-                                        seed=seed)
     alpha = np.linspace(128, 255, image_size).round().astype(np.uint8)
     alpha = np.broadcast_to(alpha[None, :], (image_size, image_size))
-    written: list[str] = []
+    written: dict[str, str | None] = {}
     for label, name in enumerate(shape_names):
         (folder / name).mkdir(parents=True, exist_ok=True)
         for index, pixels in enumerate(images[labels == label]):
             kind = index % 4
             relative = f"{name}/{index}.{'jpg' if kind == 0 else 'png'}"
             if kind == 0:
-                PIL.Image.fromarray(pixels, "RGB").save(folder / relative, quality=95)
+                picture, options = PIL.Image.fromarray(pixels, "RGB"), {"format": "JPEG", "quality": 95}
             elif kind == 1:
-                PIL.Image.fromarray(pixels, "RGB").save(folder / relative)
+                picture, options = PIL.Image.fromarray(pixels, "RGB"), {"format": "PNG"}
             elif kind == 2:
-                PIL.Image.fromarray(pixels, "RGB").convert("L").save(folder / relative)
+                picture, options = PIL.Image.fromarray(pixels, "RGB").convert("L"), {"format": "PNG"}
             else:
                 rgba = np.concatenate([pixels, alpha[..., None]], axis=-1)
-                PIL.Image.fromarray(rgba, "RGBA").save(folder / relative)
-            written.append(relative)
-    marker.write_text("\n".join(["# written by tlcourse.image_folders.write_demo_folder", *written])
-                      + "\n", encoding="utf-8")
+                picture, options = PIL.Image.fromarray(rgba, "RGBA"), {"format": "PNG"}
+            write_atomically(folder / relative, lambda file, picture=picture, options=options:
+                             picture.save(file, **options))
+            written[relative] = _checksum(folder / relative)
+    _write_marker(marker, written)
     return folder
 
 
-def _remove_listed(folder: Path, marker: Path) -> None:
-    """Remove the files a previous ``write_demo_folder`` listed in ``marker``, then empty folders."""
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _read_marker(marker: Path) -> dict[str, str | None]:
+    """The files a previous ``write_demo_folder`` listed: ``{relative path: checksum or None}``.
+
+    ``None``: listed before it was written (an interrupted run), or listed by an older version
+    of the course that kept no checksums.
+    """
+    listed: dict[str, str | None] = {}
     for line in marker.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
+        if line and not line.startswith("#"):
+            relative, _, checksum = line.partition("\t")
+            listed[relative] = checksum or None
+    return listed
+
+
+def _write_marker(marker: Path, listed: dict[str, str | None]) -> None:
+    lines = ["# written by tlcourse.image_folders.write_demo_folder: file<TAB>checksum (none: not finished)",
+             *(f"{relative}\t{checksum or ''}".rstrip("\t") for relative, checksum in listed.items())]
+    write_atomically(marker, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _refuse_foreign_files(folder: Path, previous: dict[str, str | None], planned: list[str]) -> None:
+    """Stop before anything is written if a file to replace was not written by the course."""
+    foreign = []
+    for relative in dict.fromkeys([*previous, *planned]):
+        path = folder / relative
+        if not path.is_file():
             continue
-        path = (folder / line).resolve()
-        if path.is_relative_to(folder.resolve()) and path.is_file():
+        if relative not in previous:
+            foreign.append(relative)  # a learner's photo named like a demo file
+        elif previous[relative] is not None and _checksum(path) != previous[relative]:
+            foreign.append(relative)  # written by the course, then replaced or edited
+    if foreign:
+        raise FileExistsError(
+            f"{folder} holds {len(foreign)} file(s) that write_demo_folder did not write (or that were "
+            f"changed since): {', '.join(foreign[:_SHOWN])}{' …' if len(foreign) > _SHOWN else ''}. They "
+            "would be overwritten. Fix: move your own images to another folder, or pass a new folder "
+            "for the demo images.")
+
+
+def _remove_listed(folder: Path, listed: dict[str, str | None]) -> None:
+    """Remove the files a previous ``write_demo_folder`` listed (checked by ``_refuse_foreign_files``),
+    then the class folders it leaves empty."""
+    root = folder.resolve()
+    for relative in listed:
+        path = (folder / relative).resolve()
+        if path.is_relative_to(root) and path.is_file():
             path.unlink()
-            if path.parent != folder.resolve() and not any(path.parent.iterdir()):
+            if path.parent != root and not any(path.parent.iterdir()):
                 path.parent.rmdir()
-    marker.unlink()

@@ -519,6 +519,12 @@ def seed_scores(rows: Sequence[dict[str, Any]], method: str, labels_per_class: i
     """
     rows = check_rows("rows", rows, ["method", "labels_per_class", "seed", value],
                       fix="pass the rows of run_shapes or run_digits (test_accuracy exists after score_on_test)")
+    seeds = [row["seed"] for row in rows if row["method"] == method and row["labels_per_class"] == labels_per_class]
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1}, key=str)
+    if repeated:  # a dict keeps one score per seed: the others would vanish without a word
+        raise ValueError(f"seed(s) {repeated} appear more than once for method={method!r}, labels_per_class="
+                         f"{labels_per_class!r}: expected one run per seed. Fix: drop the duplicated rows (a "
+                         "rerun appended twice?), or give each run its own seed.")
     scores = {int(row["seed"]): float(row[value]) for row in rows
               if row["method"] == method and row["labels_per_class"] == labels_per_class}
     if not scores:
@@ -671,6 +677,9 @@ def plot_scores(scores: dict[str, Sequence[float] | dict[int, float]], *, chance
     for name, points in zip(names, values):
         if not points:
             raise ValueError(f"scores[{name!r}] is empty: expected at least one accuracy. Fix: pass the runs' accuracies.")
+        for index, point in enumerate(points):  # a NaN bar would vanish, a percentage would leave the axis
+            check_number(f"scores[{name!r}][{index}]", point, minimum=0, maximum=1,
+                         fix="pass accuracies between 0 and 1 (a NaN means a run failed)")
     positions = np.arange(len(names))[::-1]
     figure, axis = plt.subplots(figsize=(7, 0.5 * len(names) + 1.4))
     for position, points in zip(positions, values):

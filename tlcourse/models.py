@@ -98,7 +98,10 @@ def get_backbone(name: str) -> Backbone:
     """
     check_text("name", name, fix=f"pass a backbone name, one of {', '.join(BACKBONES)}")
     if name not in BACKBONES:
-        raise ValueError(f"Unknown backbone {name!r}. Choose one of: {', '.join(BACKBONES)}.")
+        from tlcourse.checks import suggest
+
+        raise ValueError(f"Unknown backbone {name!r}. {suggest(name, BACKBONES)} Choose one of: "
+                         f"{', '.join(BACKBONES)}.".replace(".  ", ". "))
     return BACKBONES[name]
 
 

@@ -385,6 +385,14 @@ def plot_comparison(rows: Sequence[Mapping], *, value: str = "test_accuracy",
 
     checks.check_not_empty("rows", rows, fix="pass the rows of the comparison table "
                            "(tlcourse.results.comparison_rows of each record)")
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise TypeError(f"rows[{index}] is a {type(row).__name__}: expected a dict like "
+                            "tlcourse.results.comparison_rows makes.")
+        for field in (value, fallback):
+            if row.get(field) is not None:  # a NaN bar would vanish, a percentage would leave the axis
+                checks.check_number(f"rows[{index}][{field!r}]", row[field], minimum=0, maximum=1,
+                                    fix="accuracies go from 0 to 1; store None for a missing one")
     labels = [f"{row.get('notebook', '')} · {row.get('model', '?')}" for row in rows]
     positions = np.arange(len(rows))[::-1]
     figure, (accuracy_axis, params_axis) = plt.subplots(

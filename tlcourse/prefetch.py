@@ -59,7 +59,16 @@ def prefetch_dataset(name: str) -> None:
     from tlcourse.data import get_dataset_spec
     from tlcourse.paths import tfds_data_dir
 
+    from tlcourse.checks import suggest
+    from tlcourse.data import DATASETS as IMAGE_DATASETS
+
     check_text("name", name)
+    known = list(dict.fromkeys([*DATASETS, *IMAGE_DATASETS]))
+    if name not in known and name not in tfds.list_builders(with_community_datasets=False):
+        # a typo: tfds.builder would print its ~1,000 names; suggest the course's (then tfds') near misses
+        hint = suggest(name, known) or suggest(name, tfds.list_builders(with_community_datasets=False))
+        raise ValueError(f"name={name!r} is not a TFDS dataset. {hint} Choose one of: {', '.join(known)}. "
+                         "Fix: check the spelling.".replace(".  ", ". "))
     if name not in DATASETS:  # the lessons' own loaders (text, audio, boxes) use datasets data.py does not list
         get_dataset_spec(name)  # unknown names: ValueError listing the valid ones
     builder = tfds.builder(name, data_dir=tfds_data_dir())  # explicit: whatever was imported first
@@ -96,10 +105,13 @@ def preset_handle(name: str) -> str:
                                   f"Fix: {HUB_FIX}", name="keras_hub") from error
     registry = keras_hub.models.Backbone.presets
     if name not in registry:
+        from tlcourse.checks import suggest
+
         examples = ", ".join(sorted(key for key in registry if key.startswith(("bert_tiny", "whisper_tiny"))))
+        hint = suggest(name, registry)
         raise ValueError(f"name={name!r} is not a KerasHub preset that the installed keras-hub knows: expected "
-                         f"a name from keras_hub.models.Backbone.presets (e.g. {examples}). Fix: check the "
-                         "spelling, or upgrade keras-hub for a newer preset.")
+                         f"a name from keras_hub.models.Backbone.presets (e.g. {examples}).{' ' + hint if hint else ''}"
+                         " Fix: check the spelling, or upgrade keras-hub for a newer preset.")
     handle = str(registry[name]["kaggle_handle"])
     return handle.removeprefix(KAGGLE_SCHEME)
 
@@ -126,6 +138,23 @@ def prefetch_preset(name: str) -> None:
     for file in folder.rglob("*"):
         if file.is_file():
             cache.mark_as_complete(parsed, file.relative_to(folder).as_posix())
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold the caches (a file, or not writable), or None."""
+    import tempfile
+
+    existing = next((parent for parent in (folder, *folder.parents) if parent.exists()), None)
+    if existing is None:
+        return None
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        return f"{existing} cannot be written ({error.strerror or error})"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,10 +215,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         hub_presets = list(args.presets)
     backbones = [f"{b}@{s}" for b, s in weights] if args.backbones is None else list(args.backbones)
 
+    if args.data_dir:
+        problem = _unwritable(Path(args.data_dir).expanduser())
+        if problem:  # before any download: a network "Fix" would send the learner the wrong way
+            parser.error(f"--data-dir {args.data_dir}: {problem}. Fix: pass a folder you can write to "
+                         "(it is created if missing), e.g. --data-dir ~/tlcourse_data.")
     caches = use_data_dir(args.data_dir) if args.data_dir else configure_caches()
     for key, value in caches.items():
         print(f"{key}: {value}")
-    failures = 0
+    failures = network_failures = 0
     jobs = [(f"dataset {name}", prefetch_dataset, (name,)) for name in datasets]
     for item in backbones:
         name, _, size = item.partition("@")
@@ -203,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             job(*job_args)
         except DownloadError as error:  # its own fix says "run prefetch": give this command's fix
             failures += 1
+            network_failures += 1
             print(f"✗ {label}: {error.reason}", file=sys.stderr)
         except (ValueError, TypeError, ImportError) as error:  # ImportError: keras-hub missing
             failures += 1
@@ -214,6 +249,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if sizes:
         print("Cache now holds: " + ", ".join(f"{key} {size / 1e6:.1f} MB" for key, size in sizes.items())
               + f" ({sum(sizes.values()) / 1e6:.1f} MB in all)")
-    if failures:
+    if network_failures:  # a misspelt name is not a network problem: its own message has the fix
         print(PREFETCH_FIX, file=sys.stderr)
     return 1 if failures else 0

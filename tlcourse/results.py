@@ -1,12 +1,15 @@
 """Small JSON result records, so later notebooks can compare against earlier ones.
 
 One file per experiment and profile: ``results/<profile>/<name>.json`` (``tlcourse.paths``
-says where ``results/`` is). Smoke runs never overwrite a real run's record.
+says where ``results/`` is). Smoke runs never overwrite a real run's record. Records are written
+atomically (``tlcourse.files``): a kernel killed while saving, a full disk or a second kernel
+saving at the same time never leaves a half-written record, and readers never see one.
 """
 
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import math
 import re
@@ -18,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import check_choice, check_number, check_rows, check_text
+from tlcourse.files import write_atomically
 from tlcourse.paths import RESULTS_ENV, results_dir
 from tlcourse.settings import PROFILES
 from tlcourse.stats import Verdict, compare_seeds
@@ -105,11 +109,15 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
     _writable_folder(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_atomically(path, text.encode("utf-8"))  # a crash or a full disk keeps the old record
     except OSError as error:
-        raise ValueError(f"Cannot write the result record {path} ({error.strerror or error}). Fix: set "
-                         f"{RESULTS_ENV} to a folder you can write to, e.g. `%env {RESULTS_ENV}=/tmp/"
-                         "results`, and run the cell again.") from error
+        if error.errno == errno.ENOSPC:
+            fix = "free some disk space (or set {RESULTS_ENV} to a folder on another disk)"
+        else:
+            fix = f"set {RESULTS_ENV} to a folder you can write to, e.g. `%env {RESULTS_ENV}=/tmp/results`"
+        raise ValueError(f"Cannot write the result record {path} ({error.strerror or error}); the previous "
+                         f"record, if any, is unchanged. Fix: {fix.format(RESULTS_ENV=RESULTS_ENV)}, and run "
+                         "the cell again.") from error
     return path
 
 

@@ -752,6 +752,10 @@ def setup(profile: str | None = None, seed: int | None = None, verbose: bool = T
         )
     settings = get_settings(profile)
     if seed is not None:
+        from tlcourse.checks import check_int
+
+        seed = check_int("seed", seed, minimum=0, maximum=2**32 - 1,
+                         fix="use a whole number from 0 to 4294967295 (NumPy's limit), e.g. seed=42")
         settings = dataclasses.replace(settings, seed=seed)
     tf.get_logger().setLevel("ERROR")  # deprecation notices from inside TF/tfds are noise here
     gpus = _gpu_names()

@@ -136,6 +136,8 @@ def shift_images(images: Any, shift: str, severity: int, *, seed: int | tuple[in
     strength = SHIFTS[shift].strength(severity)
     pair = _seed_pair(seed)
     tensor = _check_images(images)
+    if tf.executing_eagerly():  # inside shift_dataset's map the pixels are symbolic
+        checks.check_pixels("images", tensor.numpy())
     if severity == 0:
         return tensor
     pixels = tf.cast(tensor, tf.float32)

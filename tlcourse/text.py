@@ -171,6 +171,11 @@ def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int
     check_int("sequence_length", sequence_length, minimum=8, maximum=512,
               fix="BERT reads 8 to 512 tokens; use e.g. 128")
     check_int("num_classes", num_classes, minimum=2, fix="sentiment has two classes")
+    if tiny_size is not None:  # an unknown key would reach BertBackbone as a raw TypeError
+        from tlcourse.checks import check_options
+
+        check_options("tiny_size", tiny_size, ("vocabulary_size", "num_layers", "hidden_dim", "num_heads",
+                                               "intermediate_dim", "dropout"), fix="pass BertBackbone's size arguments")
     if not settings.mock_data:
         raise ValueError(f"stand_in_classifier is for smoke and offline timing runs, and profile {settings.name!r} "
                          "loads real presets. Fix: call keras_hub.models.BertTextClassifier.from_preset("

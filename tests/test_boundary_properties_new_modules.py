@@ -49,7 +49,7 @@ SCORES = st.one_of(st.lists(st.one_of(st.floats(0, 1), st.just(float("nan")), st
 
 def _rows(scores):
     values = scores.values() if isinstance(scores, dict) else scores
-    return [{"method": "frozen", "labels_per_class": 3, "seed": index % 2, "test_accuracy": value}
+    return [{"method": "frozen", "labels_per_class": 3, "seed": index % 2, "val_accuracy": value}
             for index, value in enumerate(values)]
 
 
@@ -71,7 +71,6 @@ TABLE = [
     ("text.build_vocabulary", text.build_vocabulary, lambda v: ((v,), {}), TEXTS),
     ("text.build_vocabulary.max_words", text.build_vocabulary, lambda v: ((["a b"],), {"max_words": v}), BAD_VALUES),
     ("limits.seed_scores", limits.seed_scores, lambda v: ((_rows(v), "frozen", 3), {}), SCORES),
-    ("limits.mean_std", limits.mean_std, lambda v: ((v,), {}), SCORES),
     ("limits.plot_scores", limits.plot_scores, lambda v: (({"a": v},), {}), SCORES),
     ("plots.plot_comparison", plots.plot_comparison,
      lambda v: (([{"model": "m", "test_accuracy": x} for x in (v.values() if isinstance(v, dict) else v)],), {}),

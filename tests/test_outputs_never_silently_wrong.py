@@ -58,7 +58,7 @@ def test_a_nan_sample_is_refused_before_it_turns_a_clip_to_nan():
 
 
 def test_a_duplicate_seed_is_refused_not_dropped():
-    rows = [{"method": "frozen", "labels_per_class": 3, "seed": seed, "test_accuracy": accuracy}
+    rows = [{"method": "frozen", "labels_per_class": 3, "seed": seed, "val_accuracy": accuracy}
             for seed, accuracy in [(0, 0.5), (1, 0.6), (1, 0.9)]]
     error = assert_clear_error(lambda: limits.seed_scores(rows, "frozen", 3))
     assert "[1]" in str(error)

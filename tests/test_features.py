@@ -259,3 +259,16 @@ def test_an_anonymous_preprocessing_function_cannot_be_cached():
     result = extract_features(tiny_base(), image_batches(), key=key, preprocess_input=lambda x: x / 255,
                               cache="none", progress=False)
     assert not result.from_cache
+
+
+def test_text_inputs_are_keyed_on_their_characters():
+    """A text base (strings in, a preprocessor inside): the key hashes the texts themselves, not pointers."""
+    from tlcourse.features import _fingerprint
+
+    def texts(*items):
+        return tf.data.Dataset.from_tensor_slices((list(items), list(range(len(items))))).batch(2)
+
+    first = _fingerprint(texts("a good film", "a bad film"), None)
+    assert first == _fingerprint(texts("a good film", "a bad film"), None)
+    assert first != _fingerprint(texts("a good film", "a sad film"), None)
+    assert first[0] == 2

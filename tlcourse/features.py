@@ -191,7 +191,8 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     if key is not None and not isinstance(key, dict):
         raise TypeError(f"key={key!r} is a {type(key).__name__}: pass feature_key(...)'s dict or None.")
     expected_size = _input_size(base_model)
-    _check_size(expected_size, tuple(ds.element_spec[0].shape)[1:3])
+    if expected_size is not None:  # an image base: refuse images of another size before any work
+        _check_size(expected_size, tuple(ds.element_spec[0].shape)[1:3])
     use_cache = key is not None and cache != "none"
     path = None
     if use_cache:  # the same base with another preprocessing, or other images, computes other features
@@ -237,17 +238,21 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     return CachedFeatures(*result, seconds, "computed")
 
 
-def _input_size(base_model: keras.Model) -> tuple[int | None, int | None]:
-    shape = getattr(base_model, "input_shape", None)
-    if isinstance(shape, list):  # several inputs: not an image base; leave it to Keras
-        return (None, None)
-    if not isinstance(shape, tuple) or len(shape) != 4:
-        return (None, None)
+def _input_size(base_model: keras.Model) -> tuple[int | None, int | None] | None:
+    """The base's (height, width) for an image base (``None`` for a free size); ``None`` for other bases."""
+    try:
+        shape = base_model.input_shape
+    except (AttributeError, ValueError):  # not built, or several inputs
+        return None
+    if not isinstance(shape, tuple) or len(shape) != 4:  # text, audio, several inputs: leave it to Keras
+        return None
     return (shape[1], shape[2])
 
 
-def _check_size(expected: tuple[int | None, int | None], found: tuple) -> None:
-    """Refuse images whose height/width differ from the base's fixed input size."""
+def _check_size(expected: tuple[int | None, int | None] | None, found: tuple) -> None:
+    """Refuse images whose height/width differ from an image base's fixed input size."""
+    if expected is None:
+        return
     if len(found) != 2:
         raise ValueError(f"ds yields images of shape {found} after the batch axis: expected batches of "
                          "[height, width, channels] images. Fix: batch (images, labels) pairs, e.g. with "
@@ -265,7 +270,12 @@ def _update(digest: Any, images: Any, labels: Any) -> None:
     for part in (images, labels):
         array = np.ascontiguousarray(np.asarray(part))
         digest.update(f"{array.dtype}:{array.shape}".encode())
-        digest.update(array.tobytes())
+        if array.dtype.kind in "OSU":  # text: hash the characters themselves, never object pointers
+            for item in array.reshape(-1):
+                data = item if isinstance(item, bytes) else str(item).encode()
+                digest.update(len(data).to_bytes(8, "little") + data)
+        else:
+            digest.update(array.tobytes())
 
 
 def _fingerprint(ds: tf.data.Dataset, expected_size: tuple[int | None, int | None]) -> tuple[int, str]:

@@ -68,10 +68,22 @@ def test_split_by_speaker_rejects_a_single_speaker():
         audio.split_by_speaker(np.array(["theo"] * 5))
 
 
-def test_load_train_val_mock_spoken_digit():
-    train, val, how = audio.load_train_val("spoken_digit", get_settings("smoke"), count=20, source_rate=8_000)
-    assert len(train.waves) + len(val.waves) == 20 and len(val.waves) == 4
-    assert "validation" in how
+def test_load_splits_mock_spoken_digit():
+    train, val, test, how = audio.load_splits("spoken_digit", get_settings("smoke"), count=20, source_rate=8_000)
+    assert (len(train.waves), len(val.waves), len(test.waves)) == (14, 3, 3)
+    assert "validation" in how and "test" in how
+
+
+def test_load_splits_holds_out_whole_speakers_for_validation_and_test(monkeypatch):
+    speakers = np.repeat(["george", "jackson", "lucas", "nicolas", "theo", "yweweler"], 5)
+    clips = audio.Clips(np.zeros((30, 4), "float32"), np.arange(30) % 10, speakers, [str(i) for i in range(10)])
+    monkeypatch.setattr(audio, "load_clips", lambda *args, **kwargs: clips)
+    train, val, test, how = audio.load_splits("spoken_digit", get_settings("smoke"), count=30, source_rate=8_000)
+    heard = [set(part.speakers) for part in (train, val, test)]
+    assert (len(heard[0]), len(heard[1]), len(heard[2])) == (4, 1, 1)  # one voice each for validation and test
+    assert not (heard[0] & heard[1] or heard[0] & heard[2] or heard[1] & heard[2])
+    assert sum(len(part.waves) for part in (train, val, test)) == 30
+    assert f"validation: speaker {next(iter(heard[1]))}; test: speaker {next(iter(heard[2]))}" in how
 
 
 def test_converter_seconds():

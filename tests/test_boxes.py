@@ -119,3 +119,16 @@ def test_tiny_detector_with_new_classes_keeps_the_rest():
 def test_detector_bad_input(call):
     with pytest.raises(ValueError, match="expected"):
         call()
+
+
+def test_plot_anchors_draws_the_examples_the_matches_and_the_true_box():
+    from tlcourse.boxes import plot_anchors
+
+    image = np.zeros((32, 32, 3), "float32")
+    anchors = np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6], [-0.2, -0.2, 1.2, 1.2]])
+    figure = plot_anchors(image, [0.1, 0.1, 0.5, 0.5], anchors[:2], anchors)
+    left, right = figure.axes
+    assert len(left.patches) == 3 + 1 and len(right.patches) == 2 + 1  # the boxes, and the true box in each
+    assert right.get_title() == "matched as positives (2)"
+    with pytest.raises(ValueError, match="one image"):
+        plot_anchors(np.zeros((1, 32, 32, 3)), [0, 0, 1, 1], anchors)

@@ -21,9 +21,9 @@ SAMPLE_RATE = 16_000
 # Whisper's log-mel frames are 10 ms apart: 1 s of audio is 100 frames.
 FRAMES_PER_SECOND = 100
 WHISPER_WINDOW_SECONDS = 30
-VALIDATION_SPLITS = {"speech_commands": "validation"}
-"""Datasets whose own validation split holds other speakers than their train split (speech_commands
-assigns each speaker to one split by a hash of the speaker's id)."""
+SPLITS = {"speech_commands": ("validation", "test")}
+"""Datasets whose own validation and test splits hold other speakers than their train split
+(speech_commands assigns each speaker to one split by a hash of the speaker's id)."""
 
 
 class Clips(NamedTuple):
@@ -147,34 +147,58 @@ def split_by_speaker(speakers: np.ndarray, *, val_fraction: float = 0.2, seed: i
     return np.sort(train_idx), np.sort(val_idx)
 
 
-def load_train_val(name: str, settings: Settings, *, count: int, source_rate: int, val_fraction: float = 0.2,
-                   seed: int = 0) -> tuple[Clips, Clips, str]:
-    """Training and validation clips with no speaker in both, and one line that says how they were split.
+def load_splits(name: str, settings: Settings, *, count: int, source_rate: int, val_fraction: float = 0.15,
+                test_fraction: float = 0.15, seed: int = 0) -> tuple[Clips, Clips, Clips, str]:
+    """Training, validation and test clips with no speaker in two of them, and one line that says how.
 
-    Datasets in ``VALIDATION_SPLITS`` (speech_commands) bring a validation split of other
-    speakers: ``count * (1 - val_fraction)`` clips come from train, the rest from it. Others
-    (spoken_digit has only a train split) are split by the speaker in each file name with
-    ``split_by_speaker``.
+    Datasets in ``SPLITS`` (speech_commands) bring validation and test splits of other speakers:
+    ``count * val_fraction`` and ``count * test_fraction`` clips come from them, the rest from
+    train. Others (spoken_digit has only a train split) are split by the speaker in each file name
+    with ``split_by_speaker``: first the test speakers, then the validation speakers from the rest.
+    With few speakers (spoken_digit has 6) that is one voice each for validation and test.
+
+    Args:
+        name: TFDS name, e.g. ``"spoken_digit"``.
+        settings: the active profile's settings.
+        count: clips loaded in all.
+        source_rate: the dataset's sample rate in Hz.
+        val_fraction, test_fraction: the share of clips (or speakers) for validation and test.
+        seed: which speakers are held out.
+
+    Returns:
+        ``(train, val, test, note)``: three ``Clips`` and one line naming the held-out speakers.
 
     Example:
-        >>> train, val, how = load_train_val("spoken_digit", settings, count=2500,
-        ...                                  source_rate=8000)  # doctest: +SKIP
+        >>> train, val, test, how = load_splits("spoken_digit", settings, count=2500,
+        ...                                     source_rate=8000)  # doctest: +SKIP
     """
-    check_int("count", count, minimum=4, fix="pass how many clips to load, e.g. count=100")
-    if name in VALIDATION_SPLITS:
-        val_count = max(1, int(round(count * val_fraction)))
-        train = load_clips(name, settings, count=count - val_count, source_rate=source_rate)
-        val = load_clips(name, settings, count=val_count, split=VALIDATION_SPLITS[name], source_rate=source_rate)
-        return train, val, f"validation: {name}'s own {VALIDATION_SPLITS[name]!r} split, whose speakers are not in train"
+    check_int("count", count, minimum=6, fix="pass how many clips to load, e.g. count=100")
+    check_number("val_fraction", val_fraction, minimum=0.01, maximum=0.49, fix="use e.g. val_fraction=0.15")
+    check_number("test_fraction", test_fraction, minimum=0.01, maximum=0.49, fix="use e.g. test_fraction=0.15")
+    if name in SPLITS:
+        counts = {split: max(1, int(round(count * fraction)))
+                  for split, fraction in zip(SPLITS[name], (val_fraction, test_fraction))}
+        train = load_clips(name, settings, count=count - sum(counts.values()), source_rate=source_rate)
+        val, test = (load_clips(name, settings, count=n, split=split, source_rate=source_rate)
+                     for split, n in counts.items())
+        return train, val, test, (f"validation and test: {name}'s own {' and '.join(map(repr, SPLITS[name]))} "
+                                  "splits, whose speakers are not in train")
     clips = load_clips(name, settings, count=count, source_rate=source_rate)
-    train_idx, val_idx = split_by_speaker(clips.speakers, val_fraction=val_fraction, seed=seed)
-    named = sorted(set(clips.speakers[val_idx]) - {""})
+    rest_idx, test_idx = split_by_speaker(clips.speakers, val_fraction=test_fraction, seed=seed)
+    train_part, val_part = split_by_speaker(clips.speakers[rest_idx], val_fraction=val_fraction / (1 - test_fraction),
+                                            seed=seed)
+    train_idx, val_idx = rest_idx[train_part], rest_idx[val_part]
 
     def take(idx: np.ndarray) -> Clips:
         return Clips(clips.waves[idx], clips.labels[idx], clips.speakers[idx], clips.class_names)
 
-    held_out = f"speakers {', '.join(named)}" if named else "clips without speaker names (mock data: a random split)"
-    return take(train_idx), take(val_idx), f"validation: {held_out}, never heard in training"
+    def held_out(idx: np.ndarray) -> str:
+        named = sorted(set(clips.speakers[idx]) - {""})
+        return f"speaker{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else "clips without speaker names"
+
+    note = (f"validation: {held_out(val_idx)}; test: {held_out(test_idx)}; none of them heard in training"
+            + ("" if set(clips.speakers) - {""} else " (mock data: a random split)"))
+    return take(train_idx), take(val_idx), take(test_idx), note
 
 
 def fit_length(wave: np.ndarray, length: int) -> np.ndarray:

@@ -197,6 +197,46 @@ def plot_boxes(images, true_boxes, predicted_boxes=None, columns: int = 4):
     return figure
 
 
+def plot_anchors(image, true_box, matched_boxes, example_boxes=None):
+    """Show a one-stage detector's default boxes (anchors) on one image, next to its true box.
+
+    Left: ``example_boxes`` (e.g. the default boxes of a few scales and aspect ratios centred near the
+    object), one colour each; right: ``matched_boxes``, the default boxes matched to the true box as
+    positives (orange). The true box is green in both. Boxes are normalised ``[ymin, xmin, ymax, xmax]``
+    and may reach past the image's edge. Introduced in notebook 12. Returns the figure.
+
+    Example:
+        >>> figure = plot_anchors(image, true_box, anchors[positive], anchors[:3])  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    image = np.asarray(image)
+    if image.ndim != 3:
+        raise ValueError(f"image has shape {image.shape}: expected one image (height, width, channels). "
+                         "Fix: pass images[0], not the batch.")
+    true_box = _as_boxes("true_box", true_box).reshape(-1, 4)
+    panels = [("default boxes at one location", _as_boxes("example_boxes", example_boxes).reshape(-1, 4)
+               if example_boxes is not None else np.zeros((0, 4))),
+              ("matched as positives", _as_boxes("matched_boxes", matched_boxes).reshape(-1, 4))]
+    height, width = image.shape[:2]
+    figure, axes = plt.subplots(1, 2, figsize=(7, 3.5))
+    colours = plt.get_cmap("tab10")
+    for axis, (title, boxes) in zip(axes, panels):
+        axis.imshow(np.clip(image / 255.0, 0, 1))
+        axis.set(title=f"{title} ({len(boxes)})", xlim=(0, width), ylim=(height, 0))
+        axis.axis("off")
+        for index, (ymin, xmin, ymax, xmax) in enumerate(boxes):
+            colour = "orange" if title.startswith("matched") else colours(index % 10)
+            axis.add_patch(Rectangle((xmin * width, ymin * height), (xmax - xmin) * width, (ymax - ymin) * height,
+                                     fill=False, color=colour, linewidth=1.5))
+        for ymin, xmin, ymax, xmax in true_box:
+            axis.add_patch(Rectangle((xmin * width, ymin * height), (xmax - xmin) * width, (ymax - ymin) * height,
+                                     fill=False, color="lime", linewidth=3))
+    figure.tight_layout()
+    return figure
+
+
 @contextlib.contextmanager
 def float32_policy() -> Iterator[None]:
     """Build models in ``float32`` inside the block, then restore the global dtype policy.

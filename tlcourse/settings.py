@@ -168,6 +168,8 @@ class RoboticsSettings:
         epochs: training epochs of the localizer (pretrained and from scratch alike).
         detector_preset: the KerasHub object-detector preset loaded in quick/full.
         latency_runs: converted-model inferences timed for the per-image latency.
+        seeds: seeds each recipe (pretrained and from scratch) is trained with; their mean IoUs are
+            compared with ``tlcourse.stats.compare_seeds`` (at least 2: one seed gives no verdict).
     """
 
     examples: int | None
@@ -175,6 +177,7 @@ class RoboticsSettings:
     epochs: int
     detector_preset: str
     latency_runs: int
+    seeds: int
 
 
 @dataclass(frozen=True)
@@ -264,14 +267,17 @@ class SpeechSettings:
         dataset: TFDS audio dataset (``spoken_digit`` 8 kHz, or ``speech_commands`` 16 kHz).
         source_rate: the dataset's sample rate in Hz (clips are resampled to 16 kHz).
         num_classes: classes of ``dataset``.
-        clips: clips loaded in all (80 % for training, 20 % for validation, no speaker in both).
+        clips: clips loaded in all, split into training, validation and test clips with no speaker in
+            two of them (``tlcourse.audio.load_splits``).
         frames: log-mel frames kept per clip (100 frames = 1 s; Whisper itself pads to 3000).
         encoder_preset: KerasHub Whisper preset (``None``: a tiny random encoder built from arguments).
         epochs: epochs for the head and for the scratch CNN.
         clips_per_class: the smaller training budgets of the label-budget sweep (clips per class;
             every training clip is always the last budget).
-        min_steps: the fewest optimizer steps of a sweep run (``tlcourse.little_data.step_budget``),
-            the same for the head and the scratch CNN.
+        min_steps: the fewest optimizer steps of a run (``tlcourse.little_data.step_budget``), the
+            same for the head and the scratch CNN at every budget.
+        seeds: seeds each recipe is trained with at each budget; the validation scores are compared
+            with ``tlcourse.stats.compare_seeds`` (at least 2: one seed gives no verdict).
     """
 
     dataset: str
@@ -283,6 +289,7 @@ class SpeechSettings:
     epochs: int
     clips_per_class: tuple[int, ...]
     min_steps: int
+    seeds: int
 
 
 @dataclass(frozen=True)
@@ -427,7 +434,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
                                    patience=1),
-        robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5),
+        robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5,
+                                  seeds=2),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,
                                       fine_tune_epochs=1, scratch_epochs=1, pneumonia_train_examples=None,
                                       image_size=96),
@@ -438,7 +446,7 @@ PROFILES: dict[str, Settings] = {
                       prompt_sequence_length=96, prompt_test_count=8),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2,
-                              clips_per_class=(1,), min_steps=3),
+                              clips_per_class=(1,), min_steps=3, seeds=3),
         limits=LimitsSettings(source_per_class=100, source_epochs=3, memorised_per_class=20, memorised_epochs=10,
                             few_labels=10, labels_per_class=(10,), seeds=2, target_epochs=5, min_target_steps=20,
                             test_per_class=30, digits_labels_per_class=(5,), digits_seeds=2,
@@ -483,7 +491,8 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
                                    bn_demo_batches=2, patience=2),
-        robotics=RoboticsSettings(examples=1200, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20),
+        robotics=RoboticsSettings(examples=500, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20,
+                                  seeds=2),  # 3 seeds: 5.8 min offline, over the 5-min budget
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, head_epochs=20,
                                       fine_tune_epochs=2, scratch_epochs=5, pneumonia_train_examples=600,
                                       image_size=128),
@@ -494,7 +503,7 @@ PROFILES: dict[str, Settings] = {
                       prompt_sequence_length=192, prompt_test_count=100),
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=2_500, frames=100,
                               encoder_preset="whisper_tiny_en", epochs=15,
-                              clips_per_class=(3, 50), min_steps=100),
+                              clips_per_class=(3, 50), min_steps=100, seeds=3),
         limits=LimitsSettings(source_per_class=1000, source_epochs=6, memorised_per_class=100, memorised_epochs=60,
                             few_labels=10, labels_per_class=(3, 30, 300), seeds=3, target_epochs=10,
                             min_target_steps=100, test_per_class=100, digits_labels_per_class=(1, 5, 20, 90),
@@ -540,7 +549,8 @@ PROFILES: dict[str, Settings] = {
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
                                    bn_demo_batches=2, patience=3),
-        robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50),
+        robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50,
+                                  seeds=3),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=20,
                                       fine_tune_epochs=10, scratch_epochs=30, pneumonia_train_examples=None,
                                       image_size=224),
@@ -551,7 +561,7 @@ PROFILES: dict[str, Settings] = {
                       shots=8, prompt_words=40, prompt_sequence_length=512, prompt_test_count=1000),
         speech=SpeechSettings(dataset="speech_commands", source_rate=16_000, num_classes=12, clips=20_000,
                               frames=100, encoder_preset="whisper_base_en", epochs=20,
-                              clips_per_class=(5, 25), min_steps=200),
+                              clips_per_class=(5, 25), min_steps=200, seeds=3),
         limits=LimitsSettings(source_per_class=3000, source_epochs=15, memorised_per_class=100, memorised_epochs=60,
                             few_labels=10, labels_per_class=(1, 3, 10, 30, 100, 300, 1000, 3000), seeds=5,
                             target_epochs=10, min_target_steps=200, test_per_class=300,

@@ -1,6 +1,6 @@
 """Every notebook runs under nbval as in a fresh Colab runtime: with an empty results folder of its own.
 
-``notebooks/conftest.py`` points ``TLCOURSE_RESULTS_DIR`` at a new empty folder before each notebook's
+The repository's ``conftest.py`` points ``TLCOURSE_RESULTS_DIR`` at a new empty folder before each notebook's
 kernel starts, so a lesson that leans on another notebook's saved record (in Colab it never exists)
 fails its own cells in ``make test``. This test proves the mechanism on two tiny notebooks: each
 kernel sees an empty folder of its own, the first one's record is invisible to the second, and the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-CONFTEST = Path(__file__).resolve().parents[1] / "notebooks" / "conftest.py"
+CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
 CELL = """
 import os, pathlib

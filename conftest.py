@@ -1,5 +1,8 @@
 """Each notebook runs under nbval as it runs in Colab: in a fresh runtime with an empty results folder.
 
+(At the repository root, not in notebooks/: ``--doctest-modules`` would import a second module named
+``conftest`` there beside ``tests/conftest.py``.)
+
 Colab gives every notebook its own runtime, so a lesson must teach its point without another
 notebook's saved records (issue 18). Before nbval starts a notebook's kernel (which inherits this
 process's environment), ``TLCOURSE_RESULTS_DIR`` is pointed at a new empty folder; it is restored

@@ -1,18 +1,64 @@
-"""Shared setup for the unit tests of ``tlcourse``.
+"""Shared setup for the unit tests of ``tlcourse``, and for the notebooks run by nbval.
 
 ``tlcourse`` is imported here so that the download caches point at the course's ``data/`` folder
 for every test (the import order does not matter: see ``tlcourse.paths``).
+
+Each notebook runs under nbval as it runs in Colab: in a fresh runtime with an empty results folder
+(``FreshRuntimePerNotebook``, registered for the whole run, notebooks/ included).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # plots must never open a window in the test suite
 
 import tlcourse  # noqa: E402,F401  (sets the cache folders: see the module docstring)
+from tlcourse.paths import RESULTS_ENV  # noqa: E402
+
+
+class FreshRuntimePerNotebook:
+    """Give every notebook's kernel a new, empty results folder, as a fresh Colab runtime has.
+
+    Colab gives every notebook its own runtime, so a lesson must teach its point without another
+    notebook's saved records (issue 18). Before nbval starts a notebook's kernel (which inherits this
+    process's environment), ``TLCOURSE_RESULTS_DIR`` points at a new empty folder; it is restored when
+    the notebook's last cell has run. A notebook that needs another's record fails its own cells here,
+    as it would in Colab. A plugin registered by ``pytest_configure`` (not conftest hooks, which would
+    apply to tests/ only); ``tests/test_fresh_runtime.py`` proves it.
+    """
+
+    def __init__(self) -> None:
+        self.before: list[str | None] = []
+
+    @staticmethod
+    def _notebook(item: pytest.Item):
+        return item.parent if type(item.parent).__name__ == "IPyNbFile" else None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        notebook = self._notebook(item)
+        if notebook is None or notebook.kernel is not None:  # not a notebook cell, or its kernel already runs
+            return
+        self.before.append(os.environ.get(RESULTS_ENV))
+        os.environ[RESULTS_ENV] = tempfile.mkdtemp(prefix=f"tlcourse-results-{notebook.path.stem[:2]}-")
+
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        if self._notebook(item) is None or (nextitem is not None and nextitem.parent is item.parent):
+            return
+        before = self.before.pop() if self.before else None
+        if before is None:
+            os.environ.pop(RESULTS_ENV, None)
+        else:
+            os.environ[RESULTS_ENV] = before
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin("tlcourse-fresh-runtime"):
+        config.pluginmanager.register(FreshRuntimePerNotebook(), "tlcourse-fresh-runtime")
 
 
 @pytest.fixture

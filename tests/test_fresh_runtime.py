@@ -1,6 +1,6 @@
 """Every notebook runs under nbval as in a fresh Colab runtime: with an empty results folder of its own.
 
-The repository's ``conftest.py`` points ``TLCOURSE_RESULTS_DIR`` at a new empty folder before each notebook's
+``tests/conftest.py`` (its ``FreshRuntimePerNotebook`` plugin) points ``TLCOURSE_RESULTS_DIR`` at a new empty folder before each notebook's
 kernel starts, so a lesson that leans on another notebook's saved record (in Colab it never exists)
 fails its own cells in ``make test``. This test proves the mechanism on two tiny notebooks: each
 kernel sees an empty folder of its own, the first one's record is invisible to the second, and the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
+CONFTEST = Path(__file__).resolve().parent / "conftest.py"
 
 CELL = """
 import os, pathlib
@@ -39,7 +39,7 @@ def test_each_notebook_gets_an_empty_results_folder(tmp_path):
     outer.mkdir()
     env = dict(os.environ, TLCOURSE_RESULTS_DIR=str(outer), OUTER_RESULTS=str(outer))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(CONFTEST.parents[1]), env.get("PYTHONPATH"))))
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--nbval-lax",
                           "--nbval-current-env", str(notebooks)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]

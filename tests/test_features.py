@@ -272,3 +272,25 @@ def test_text_inputs_are_keyed_on_their_characters():
     assert first == _fingerprint(texts("a good film", "a bad film"), None)
     assert first != _fingerprint(texts("a good film", "a sad film"), None)
     assert first[0] == 2
+
+
+def test_the_key_follows_an_edited_preprocessing_function_and_changed_weights(tmp_path, monkeypatch):
+    """Rerunning an edited ``def`` (same name) or changing the base after feature_key never reads stale features."""
+    from tlcourse import features
+
+    monkeypatch.setenv("TLCOURSE_FEATURES_DIR", str(tmp_path))
+    base = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Conv2D(2, 3, kernel_initializer="ones")])
+    ds = tf.data.Dataset.from_tensor_slices((np.ones((2, 4, 4, 3), "float32"), np.arange(2))).batch(2)
+    key = {"dataset": "toy", "split": "train"}
+    namespace: dict = {}
+    exec("def scale(x):\n    return x / 255", namespace)
+    first = features.extract_features(base, ds, preprocess_input=namespace["scale"], key=key, progress=False)
+    exec("def scale(x):\n    return x / 127.5 - 1", namespace)
+    edited = features.extract_features(base, ds, preprocess_input=namespace["scale"], key=key, progress=False)
+    assert edited.source == "computed" and not np.allclose(edited.features, first.features)
+    base.layers[0].kernel.assign(2 * base.layers[0].kernel)
+    changed = features.extract_features(base, ds, preprocess_input=namespace["scale"], key=key, progress=False)
+    assert changed.source == "computed" and np.allclose(changed.features, 2 * edited.features)
+    again = features.extract_features(base, ds, preprocess_input=namespace["scale"], key=key, progress=False)
+    assert again.from_cache and np.allclose(again.features, changed.features)
+    features.clear_memory_cache()

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -197,7 +198,8 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     path = None
     if use_cache:  # the same base with another preprocessing, or other images, computes other features
         examples, data = _fingerprint(ds, expected_size)
-        key = {**key, "preprocess_input": _function_name(preprocess_input), "examples": examples, "data": data}
+        key = {**key, "preprocess_input": _function_name(preprocess_input), "examples": examples, "data": data,
+               "weights": weights_fingerprint(base_model)}  # now: the base may have changed since feature_key
         path = cache_path(key)
         # In memory: cache="memory", or features the disk cache could not keep (a read-only class share).
         if path.name in _MEMORY and cache in ("memory", "disk"):
@@ -308,7 +310,12 @@ def features_dataset(cached: CachedFeatures, batch_size: int, *, shuffle: bool =
 
 
 def _function_name(function: Callable | None) -> str:
-    """Name a preprocessing function for the cache key, e.g. 'keras.src....mobilenet_v2.preprocess_input'."""
+    """Identify a preprocessing function for the cache key: its name plus what it does.
+
+    The name (e.g. 'keras.src....mobilenet_v2.preprocess_input') alone is not enough: a learner who edits
+    a notebook's ``def`` and reruns it keeps the name, and two ``Rescaling`` layers or ``functools.partial``
+    objects share one. So a function's own code (bytecode and constants) and a layer's config go in too.
+    """
     if function is None:
         return "none"
     name = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', type(function).__name__)}"
@@ -316,7 +323,23 @@ def _function_name(function: Callable | None) -> str:
         raise ValueError(f"preprocess_input={function!r} has no stable name, so its cached features could be "
                          "mistaken for another function's. Fix: pass the backbone's own function (e.g. "
                          "keras.applications.resnet50.preprocess_input) or a module-level def, or cache='none'.")
-    return name
+    digest = hashlib.blake2b(digest_size=8)
+    parts: list[Any] = [function]
+    while parts:
+        part = parts.pop()
+        if isinstance(part, functools.partial):
+            digest.update(repr((part.args, sorted(part.keywords.items()))).encode())
+            parts.append(part.func)
+        elif isinstance(part, keras.layers.Layer):
+            digest.update(json.dumps(part.get_config(), sort_keys=True, default=repr).encode())
+        elif hasattr(part, "__code__"):
+            code = part.__code__
+            digest.update(code.co_code + repr(part.__defaults__).encode())
+            for constant in code.co_consts:  # nested code objects by their bytecode (their repr holds an address)
+                digest.update(constant.co_code if hasattr(constant, "co_code") else repr(constant).encode())
+        else:
+            digest.update(repr(part).encode())
+    return f"{name}#{digest.hexdigest()}"
 
 
 def clear_memory_cache() -> None:

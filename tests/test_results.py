@@ -174,3 +174,18 @@ def test_compare_recipes_rejects_unknown_method_and_unpaired_seeds():
     rows[0]["seed"] = 9  # frozen ran seeds 9 and 1, scratch 0 and 1
     with pytest.raises(ValueError, match="same seeds"):
         compare_recipes(rows, "frozen", "scratch")
+
+
+def test_compare_recipes_refuses_a_duplicate_seed_and_a_grid_without_overlap():
+    from tlcourse.results import compare_recipes
+
+    rows = [{"method": m, "labels_per_class": 3, "seed": s, "test_accuracy": a}
+            for m, scores in (("frozen", (0.7, 0.74)), ("scratch", (0.5, 0.52))) for s, a in enumerate(scores)]
+    duplicated = rows + [{"method": "frozen", "labels_per_class": 3, "seed": 0, "test_accuracy": 0.1}]
+    with pytest.raises(ValueError, match="seed 0 appears twice"):
+        compare_recipes(duplicated, "frozen", "scratch")
+    apart = [dict(row, labels_per_class=5) if row["method"] == "scratch" else row for row in rows]
+    with pytest.raises(ValueError, match="at least one labels_per_class value both ran"):
+        compare_recipes(apart, "frozen", "scratch")
+    mixed = rows + [dict(row, labels_per_class=None) for row in rows]  # None: every example, as nested_subsets says
+    assert list(compare_recipes(mixed, "frozen", "scratch")) == [3, None]

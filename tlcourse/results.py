@@ -263,16 +263,25 @@ def compare_recipes(rows: Sequence[dict[str, Any]], first: str, second: str, *, 
     scores: dict[str, dict[Any, dict[Any, float]]] = {first: {}, second: {}}
     for row in rows:
         if row["method"] in scores:
-            scores[row["method"]].setdefault(row[x], {})[row["seed"]] = row[value]
+            runs = scores[row["method"]].setdefault(row[x], {})
+            if row["seed"] in runs:  # a dict keeps one score per seed: the other would vanish without a word
+                raise ValueError(f"seed {row['seed']!r} appears twice for method={row['method']!r}, {x}={row[x]!r}: "
+                                 "expected one run per seed. Fix: drop the duplicated rows (a rerun appended "
+                                 "twice?), or give each run its own seed.")
+            runs[row["seed"]] = row[value]
     for method in (first, second):
         if not scores[method]:
             found = sorted({str(row["method"]) for row in rows})
             raise ValueError(f"no run of method={method!r} in rows: expected one of {found}. Fix: pass a method "
                              "the sweep ran.")
-    verdicts = {}
-    for key in sorted(set(scores[first]) & set(scores[second])):
-        verdicts[key] = compare_seeds(scores[first][key], scores[second][key], (first, second))
-    return verdicts
+    shared = set(scores[first]) & set(scores[second])
+    if not shared:
+        raise ValueError(f"{first!r} ran at {x}={sorted(map(str, scores[first]))} and {second!r} at "
+                         f"{sorted(map(str, scores[second]))}: expected at least one {x} value both ran. Fix: run "
+                         "both methods on the same grid.")
+    return {key: compare_seeds(scores[first][key], scores[second][key], (first, second))
+            for key in sorted(shared, key=lambda value: (value is None, str(type(value)), value if value is not None
+                                                         else 0))}
 
 
 def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class") -> str:

@@ -131,3 +131,11 @@ def test_unpack_reads_a_zip_file_on_disk(tmp_path, capsys):
         colab.unpack_class_folders(tmp_path / "missing.zip", tmp_path / "other")
     with pytest.raises(TypeError, match="destination"):
         colab.unpack_class_folders(archive, 3)
+
+
+@pytest.mark.parametrize("folder", ["\\tmp\\x", ".", "C:\\results", "../x"])
+def test_keep_results_on_drive_refuses_folders_outside_mydrive(folder):
+    from tlcourse import colab
+
+    with pytest.raises(ValueError, match="inside MyDrive"):
+        colab.keep_results_on_drive(folder)

@@ -64,10 +64,11 @@ def keep_results_on_drive(folder: str = "tlcourse-results") -> Path | None:
     from tlcourse.paths import RESULTS_ENV, results_dir
 
     folder = check_text("folder", folder, fix='pass a folder name under MyDrive, e.g. "tlcourse-results"')
-    parts = PurePosixPath(folder.replace("\\", "/")).parts
-    if PurePosixPath(folder).is_absolute() or ".." in parts:
+    path = PurePosixPath(folder.strip().replace("\\", "/"))
+    parts = tuple(part for part in path.parts if part not in (".", ""))
+    if path.is_absolute() or ".." in parts or not parts or ":" in parts[0]:
         raise ValueError(f"folder={folder!r} is not a folder inside MyDrive: expected a relative name without "
-                         "'..'. Fix: e.g. folder=\"tlcourse-results\".")
+                         "'..' (and not MyDrive itself). Fix: e.g. folder=\"tlcourse-results\".")
     if not in_colab():
         print(f"Not in Colab: results stay in the local results folder {results_dir()} "
               f"(set {RESULTS_ENV} to move it).")

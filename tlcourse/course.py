@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Lesson:
-    """One notebook of the course. ``available`` is False for lessons still being written.
+    """One notebook of the course.
+
+    ``core`` marks the lessons of the beginner's core path (every article step, at most
+    ``CORE_PATH_BUDGET_MINUTES`` in all); ``minutes`` is a beginner's time for the lesson's main
+    line and exercises in the ``quick`` profile — reading, running, solving — with its deep dives
+    (folded ``<details>`` boxes and the optional section at the end) left closed. ``available``
+    is False for a lesson not yet published.
 
     ``extras`` names the optional dependency groups of ``tlcourse`` (pyproject.toml) the notebook
     needs beyond the core ones, e.g. ``("hub",)`` for KerasHub models; the notebook's Colab install
@@ -26,6 +32,8 @@ class Lesson:
     available: bool
     extras: tuple[str, ...] = ()
     article_de: str = ""
+    core: bool = False
+    minutes: int = 0
 
     @property
     def filename(self) -> str:
@@ -44,52 +52,89 @@ def lesson_for(filename: str) -> Lesson:
 
 COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(0, "setup_and_course_map", "Before you start",
-           "check your setup, the three profiles, downloads and the cache, this map", True),
+           "check your setup, the three profiles, downloads and the cache, this map", True,
+           core=True, minutes=10),
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
            "reuse a CNN trained on one task for another, offline, and measure the gain", True,
-           article_de="Was ist Transfer Learning?"),
+           article_de="Was ist Transfer Learning?",
+           core=True, minutes=20),
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
-           article_de="Wie funktioniert Transfer Learning?"),
+           article_de="Wie funktioniert Transfer Learning?",
+           core=True, minutes=20),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
            "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True,
-           article_de="Wie funktioniert Transfer Learning?"),
+           article_de="Wie funktioniert Transfer Learning?",
+           core=True, minutes=25),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True,
-           article_de="Vorteile von Transfer Learning"),
+           article_de="Vorteile von Transfer Learning",
+           core=True, minutes=15),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", True,
-           article_de="Vorteile von Transfer Learning"),
+           article_de="Vorteile von Transfer Learning",
+           core=True, minutes=20),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", True,
-           article_de="Vorteile von Transfer Learning"),
+           article_de="Vorteile von Transfer Learning",
+           core=True, minutes=15),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
-           article_de="Wie können Anfänger Transfer Learning nutzen?"),
+           article_de="Wie können Anfänger Transfer Learning nutzen?",
+           core=True, minutes=15),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True,
-           article_de="Wie können Anfänger Transfer Learning nutzen?"),
+           article_de="Wie können Anfänger Transfer Learning nutzen?",
+           core=True, minutes=30),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
            "test-set discipline, confusion matrices, comparing models fairly, your own images", True,
-           article_de="Wie können Anfänger Transfer Learning nutzen?"),
+           article_de="Wie können Anfänger Transfer Learning nutzen?",
+           core=True, minutes=25),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
            "BERT fine-tuned head first, GPT-2 frozen and prompted in context, vs a model from scratch", True, ("hub",),
-           article_de="Anwendungen von Transfer Learning"),
+           article_de="Anwendungen von Transfer Learning",
+           minutes=45),
     Lesson(11, "applications_speech", "Applications: speech recognition",
            "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", True, ("hub",),
-           article_de="Anwendungen von Transfer Learning"),
+           article_de="Anwendungen von Transfer Learning",
+           minutes=40),
     Lesson(12, "applications_robotics_localization", "Applications: robotics, detection and localization",
            "class and box heads on a pretrained base, a detector preset, export for a robot", True, ("hub",),
-           article_de="Anwendungen von Transfer Learning"),
+           article_de="Anwendungen von Transfer Learning",
+           minutes=45),
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
            "tissue and X-rays: ResNet50, InceptionV3, MobileNetV2 compared; screening sensitivity and specificity", True,
-           article_de="Anwendungen von Transfer Learning"),
+           article_de="Anwendungen von Transfer Learning",
+           core=True, minutes=25),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
            "easy targets, distant sources, plenty of data and negative transfer, measured", True,
-           article_de="Transfer Learning ist keine Universallösung"),
+           article_de="Transfer Learning ist keine Universallösung",
+           core=True, minutes=20),
     Lesson(15, "scaling_out", "Appendix: scaling out",
-           "the same fine-tuning under tf.distribute; two worker processes, and a killed worker that resumes", True),
+           "the same fine-tuning under tf.distribute; two worker processes, and a killed worker that resumes", True,
+           minutes=35),
 )
+
+
+CORE_PATH_BUDGET_MINUTES = 240
+"""The beginner's core path takes at most four hours in all (``tests/test_course_and_prefetch.py``)."""
+CORE_LESSON_BUDGET_MINUTES = 45
+"""No core lesson takes a beginner more than this."""
+
+
+def core_path() -> tuple[Lesson, ...]:
+    """The lessons of the beginner's core path, in order.
+
+    Example:
+        >>> [lesson.number for lesson in core_path()][:4]
+        [0, 1, 2, 3]
+    """
+    return tuple(lesson for lesson in COURSE_MAP if lesson.core)
+
+
+def core_path_minutes() -> int:
+    """A beginner's time for the whole core path, in minutes (the sum of its lessons' ``minutes``)."""
+    return sum(lesson.minutes for lesson in core_path())
 
 
 @dataclass(frozen=True)

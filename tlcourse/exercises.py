@@ -1,0 +1,106 @@
+"""Self-checks for exercises where the learner decides: a choice made on validation, and why.
+
+Many exercises ask a learner to *choose* — how many layers to unfreeze, a learning rate, a
+backbone, a budget — from validation scores they measured themselves, and to justify the choice
+in one sentence. ``check_decision`` tests the reasoning, not a copied number: the choice must be
+the validation-best option, or within noise of it by the course's one rule
+(``tlcourse.stats.compare_seeds``). The scores are the learner's own, so training noise never
+fails a correct answer: whatever the runs gave, the best of them (or a tie with it) passes.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tlcourse.checks import check_text
+from tlcourse.stats import _scores, compare_seeds
+
+MIN_REASON_WORDS = 5
+"""A justification is a sentence: at least this many words."""
+
+
+class DecisionNotSupported(AssertionError):
+    """The choice is clearly behind the validation-best option (an exercise's self-check failed)."""
+
+
+def _shown(option: Any) -> str:
+    return repr(option) if isinstance(option, str) else str(option)
+
+
+def _per_option(validation_scores: Any) -> dict[Any, list[float]]:
+    if not isinstance(validation_scores, Mapping) or not validation_scores:
+        raise TypeError(f"validation_scores={validation_scores!r}: expected a dict {{option: scores}} with at least "
+                        "two options, e.g. {1e-3: [0.71, 0.69], 1e-4: [0.66, 0.64]} (one score per seed, or one "
+                        "score). Fix: collect each option's validation score(s) in a dict.")
+    if len(validation_scores) < 2:
+        raise ValueError(f"validation_scores has one option, {list(validation_scores)!r}: expected at least two "
+                         "(a decision chooses between options). Fix: measure every option on validation.")
+    per_option: dict[Any, list[float]] = {}
+    for option, scores in validation_scores.items():
+        if isinstance(scores, (int, float)) and not isinstance(scores, bool):
+            scores = [scores]
+        checked = _scores(f"validation_scores[{option!r}]", scores)
+        values = list(checked.values()) if isinstance(checked, dict) else checked
+        if not values:
+            raise ValueError(f"validation_scores[{option!r}] is empty: expected at least one validation score. "
+                             "Fix: run that option at least once.")
+        per_option[option] = values
+    counts = {len(values) for values in per_option.values()}
+    if len(counts) > 1:
+        raise ValueError(f"the options have different numbers of scores ({ {k: len(v) for k, v in per_option.items()} }): "
+                         "expected the same seeds for every option (a comparison is paired by seed). Fix: run every "
+                         "option with the same seeds.")
+    return per_option
+
+
+def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence[float]], reason: str, *,
+                   what: str = "choice") -> str:
+    """Check a decision made on validation: the best option, or within noise of it, and a reason.
+
+    ``validation_scores`` maps each option to its validation score(s), higher is better (accuracy,
+    IoU, recall; 0–1), one per seed in the same seed order for every option, or one number per
+    option. The choice passes when it has the highest mean, or when ``stats.compare_seeds``
+    finds no clear difference between it and the best (which needs at least two seeds; from one
+    run per option only the best passes). ``reason`` is the learner's one-sentence
+    justification. Prints and returns one line.
+
+    Args:
+        choice: the option chosen, a key of ``validation_scores``.
+        validation_scores: ``{option: score or [score per seed]}`` measured on validation.
+        reason: why, in one sentence (at least five words).
+        what: what is chosen, for the message (e.g. ``"learning rate"``).
+
+    Example:
+        >>> scores = {1e-3: [0.72, 0.70, 0.75], 1e-4: [0.71, 0.70, 0.73], 1e-2: [0.40, 0.45, 0.38]}
+        >>> _ = check_decision(1e-4, scores, "it ties the best on validation and changes the base less",
+        ...                    what="learning rate")
+        ✓ learning rate 0.0001: within noise of the best, 0.001 (no clear difference between 0.001 and 0.0001 (+1.0 points) (95 % CI -1.5 to +3.5 points, 3 seeds)); reason noted.
+
+    Raises:
+        DecisionNotSupported: the choice is clearly behind the validation-best option.
+        ValueError, TypeError: the choice is no option, the scores are malformed, no reason.
+    """
+    what = check_text("what", what)
+    per_option = _per_option(validation_scores)
+    if choice not in per_option:
+        raise ValueError(f"{what}={choice!r} is not one of the options measured: expected one of "
+                         f"{list(per_option)}. Fix: choose among the options you scored on validation.")
+    if not isinstance(reason, str) or len(reason.split()) < MIN_REASON_WORDS:
+        raise ValueError(f"reason={reason!r}: expected one sentence of at least {MIN_REASON_WORDS} words saying why "
+                         f"this {what} (what the validation scores show). Fix: write the sentence in the reason variable.")
+    means = {option: statistics.fmean(values) for option, values in per_option.items()}
+    best = max(means, key=means.get)
+    if means[choice] == means[best]:
+        line = f"✓ {what} {_shown(choice)}: the best on validation ({100 * means[choice]:.1f} %); reason noted."
+    else:
+        verdict = compare_seeds(per_option[best], per_option[choice], (_shown(best), _shown(choice)))
+        if verdict.decided or verdict.runs < 2:
+            raise DecisionNotSupported(
+                f"{what} {choice!r} scored {100 * means[choice]:.1f} % on validation, behind {best!r} at "
+                f"{100 * means[best]:.1f} %: {verdict.text}. Fix: choose {best!r}, or an option within noise of it "
+                "(run more seeds to tell close options apart).")
+        line = f"✓ {what} {_shown(choice)}: within noise of the best, {_shown(best)} ({verdict.text}); reason noted."
+    print(line)
+    return line

@@ -241,7 +241,7 @@ def train_source(per_class: int, epochs: int, *, image_size: int = 32, seed: int
     model = compile_classifier(build_cnn(len(shapes.SOURCE_SHAPES), image_size, seed=seed), learning_rate)
     train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
                 .shuffle(len(x_train), seed=seed).batch(batch_size))
-    model.fit(train_ds, epochs=epochs, verbose=verbose)
+    model.fit(train_ds, epochs=epochs, verbose=verbose, shuffle=False)
     return model
 
 
@@ -437,11 +437,11 @@ def fit_recipe(method: str, model: keras.Model, base: keras.Model, train_ds: tf.
     """
     check_choice("method", method, METHODS, fix=f"use one of {list(METHODS)}")
     head_steps = steps // 2 if method == "fine-tuned" else steps
-    model.fit(train_ds, steps_per_epoch=head_steps, epochs=1, verbose=0)
+    model.fit(train_ds, steps_per_epoch=head_steps, epochs=1, verbose=0, shuffle=False)
     if method == "fine-tuned":
         base.trainable = True
         compile_classifier(model, learning_rate / 10)  # recompile: trainable changed
-        model.fit(train_ds, steps_per_epoch=steps - head_steps, epochs=1, verbose=0)
+        model.fit(train_ds, steps_per_epoch=steps - head_steps, epochs=1, verbose=0, shuffle=False)
 
 
 def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: Sequence[int], *,

@@ -191,7 +191,7 @@ def fine_tune(model: keras.Model, base_model: keras.Model, train_ds: tf.data.Dat
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose)
+    return model.fit(train_ds, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
 
 
 class StepTimer(keras.callbacks.Callback):

@@ -139,15 +139,26 @@ def test_grad_cam_rejects_a_base_that_is_not_inside_and_bad_images():
         grad_cam("model", base_model, random_images(1))
 
 
-def test_grad_cam_rejects_a_layer_bypassed_by_a_skip_connection():
+def test_grad_cam_on_a_layer_inside_a_residual_block_follows_every_path():
     inputs = keras.Input((SIZE, SIZE, 3))
     a = layers.Conv2D(3, 3, padding="same", name="inside")(inputs)
     base_model = keras.Model(inputs, layers.Add(name="skip_add")([inputs, a]), name="residual_base")
     outer = keras.Input((SIZE, SIZE, 3))
     model = keras.Model(outer, layers.Dense(2)(layers.GlobalAveragePooling2D()(base_model(outer))))
-    with pytest.raises(ValueError, match="bypassed by a skip connection"):
-        grad_cam(model, base_model, random_images(1), layer_name="inside")
-    assert grad_cam(model, base_model, random_images(1)).heatmaps.shape == (1, SIZE, SIZE)
+    images = random_images(1)
+    cam = grad_cam(model, base_model, images, layer_name="inside")
+    # The same Grad-CAM by hand: the inner map and the logits in one taped forward pass.
+    probe = keras.Model(base_model.inputs, [base_model.get_layer("inside").output, base_model.outputs[0]])
+    with tf.GradientTape() as tape:
+        inner, base_out = probe(tf.constant(images))
+        logits = model.layers[-1](model.layers[-2](base_out))
+        score = tf.gather(logits[0], int(cam.class_indices[0]))
+    weights = tf.reduce_mean(tape.gradient(score, inner), axis=(1, 2), keepdims=True)
+    expected = tf.nn.relu(tf.reduce_sum(inner * weights, axis=-1)).numpy()[0]
+    expected = expected / expected.max() if expected.max() > 0 else expected
+    assert cam.heatmaps.shape == (1, SIZE, SIZE)
+    np.testing.assert_allclose(cam.heatmaps[0], expected, atol=1e-5)
+    assert grad_cam(model, base_model, images).heatmaps.shape == (1, SIZE, SIZE)
 
 
 # --- predict_dataset, most_confident_mistakes ---------------------------------------------------

@@ -157,7 +157,10 @@ def _outer_call(model: keras.Model, base_model: keras.Model) -> tuple:
             continue
         try:
             prefix = keras.Model(model.inputs, node.input_tensors[0])
-        except ValueError:  # a call in another graph
+            # Keras 3.15 refuses a model across graphs when it is built; Keras 3.13 (Colab)
+            # builds it and fails only when it runs: run it once on one blank input.
+            prefix(np.zeros((1, *(size or 32 for size in model.input_shape[1:])), dtype="float32"))
+        except (ValueError, KeyError):  # a call in another graph (e.g. another classifier on the same base)
             continue
         return prefix, node.output_tensors[0]
     raise ValueError(f"base_model {base_model.name!r} is a layer of model {model.name!r} but is not "
@@ -184,8 +187,8 @@ def grad_cam(model: keras.Model, base_model: keras.Model, images: np.ndarray, *,
         images: ``[N, H, W, 3]`` pixels as the model takes them (0–255 in this course).
         class_indices: the class to explain for each image, ``[N]``; default the predicted one.
         layer_name: a layer of ``base_model`` with a 4-D output (e.g. ``"block_13_expand_relu"``
-            in MobileNetV2: a finer, earlier map); default the base's output. Its output must be
-            the only path to the base's output (not bypassed by a skip connection).
+            in MobileNetV2: a finer, earlier map); default the base's output. The gradient flows
+            along every path from that layer to the logits, skip connections included.
 
     Returns:
         ``GradCam(heatmaps, class_indices, layer_name)``.
@@ -228,7 +231,6 @@ def grad_cam(model: keras.Model, base_model: keras.Model, images: np.ndarray, *,
                          "input → base → head, as in notebook 03.") from error
     if layer_name is None:
         layer_name = base_model.layers[-1].name
-        base_head, base_tail = base_model, None
     else:
         if not isinstance(layer_name, str):
             raise TypeError(f"layer_name={layer_name!r} is a {type(layer_name).__name__}: expected the "
@@ -243,18 +245,10 @@ def grad_cam(model: keras.Model, base_model: keras.Model, images: np.ndarray, *,
             raise ValueError(f"layer {layer_name!r} outputs shape {layer_output.shape}: expected a 4-D "
                              "feature map [batch, height, width, channels]. Fix: pick a convolutional "
                              "block's output (e.g. a name ending in '_relu' or '_add').")
-        base_head = keras.Model(base_model.inputs, layer_output)
-        try:
-            base_tail = keras.Model(layer_output, base_model.outputs[0])
-            # Keras 3.15 refuses such a model when it is built; Keras 3.13 (Colab) builds it and
-            # fails only when it runs, so run it once on one blank image.
-            blank = np.zeros((1, *base_model.input_shape[1:]), dtype="float32")
-            base_tail(base_head(blank))
-        except Exception as error:  # noqa: BLE001 - any failure here means the layer is bypassed
-            raise ValueError(f"layer {layer_name!r} is bypassed by a skip connection inside "
-                             f"{base_model.name!r}: its output is not the only path to the base's "
-                             "output. Fix: pick a layer every path goes through, e.g. a block's "
-                             "'_add' layer or the first layer of a block.") from error
+        # One model with two outputs, the feature map and the base's output: the gradient then
+        # flows along every path from the layer to the logits (skip connections included), and
+        # no model starts from an inner tensor (Keras 3.13 fails on those when they run).
+        base_model = keras.Model(base_model.inputs, [layer_output, base_model.outputs[0]])
     if class_indices is not None:
         class_indices = np.asarray(class_indices).reshape(-1)
         num_classes = model.outputs[0].shape[-1]
@@ -266,9 +260,8 @@ def grad_cam(model: keras.Model, base_model: keras.Model, images: np.ndarray, *,
 
     inputs = tf.convert_to_tensor(images)
     with tf.GradientTape() as tape:
-        feature_maps = base_head(prefix(inputs, training=False), training=False)
-        tape.watch(feature_maps)
-        features = feature_maps if base_tail is None else base_tail(feature_maps, training=False)
+        outputs = base_model(prefix(inputs, training=False), training=False)
+        feature_maps, features = outputs if isinstance(outputs, (list, tuple)) else (outputs, outputs)
         logits = tf.cast(suffix(features, training=False), tf.float32)
         if class_indices is None:
             class_indices = np.argmax(logits.numpy(), axis=-1)

@@ -153,3 +153,41 @@ def test_prefetch_refuses_unknown_notebooks_and_bad_lists(capsys):
     with pytest.raises(SystemExit):
         prefetch.main(["prefetch", "--notebooks", "three"])
     assert "lesson numbers" in capsys.readouterr().err
+
+
+def test_the_core_path_teaches_every_article_step_within_its_budget():
+    from tlcourse.course import (CORE_LESSON_BUDGET_MINUTES, CORE_PATH_BUDGET_MINUTES, core_path,
+                                 core_path_minutes)
+
+    core = core_path()
+    assert core_path_minutes() <= CORE_PATH_BUDGET_MINUTES, (
+        f"the core path takes {core_path_minutes()} min, over {CORE_PATH_BUDGET_MINUTES}: move a lesson (or a "
+        "section) into a deep dive, or slim it.")
+    too_long = [lesson.filename for lesson in core if lesson.minutes > CORE_LESSON_BUDGET_MINUTES]
+    assert not too_long, f"core lessons over {CORE_LESSON_BUDGET_MINUTES} min: {too_long}"
+    assert all(lesson.minutes > 0 for lesson in COURSE_MAP), "every lesson states a beginner's time (minutes=)"
+    steps = {lesson.article_de for lesson in COURSE_MAP if lesson.article_de}
+    missing = steps - {lesson.article_de for lesson in core}
+    assert not missing, f"the core path skips the article's step(s) {sorted(missing)}"
+    # The three advantages and the three ways a beginner applies it are each a core lesson.
+    for step in ("Advantages", "Applying it"):
+        lessons = [lesson for lesson in COURSE_MAP if lesson.article_step.startswith(step)]
+        assert len(lessons) == 3 and all(lesson.core for lesson in lessons), f"{step}: {lessons}"
+
+
+def test_readme_and_notebook_00_show_the_core_path_from_the_course_map():
+    import json
+
+    sys_path = str(Path(__file__).resolve().parents[1] / "tools")
+    import sys
+    sys.path.insert(0, sys_path)
+    try:
+        import nbtidy
+    finally:
+        sys.path.remove(sys_path)
+    readme = nbtidy.README.read_text(encoding="utf-8")
+    assert nbtidy.core_path_line() in readme, "README lacks the core-path line. Fix: python tools/nbtidy.py format"
+    assert nbtidy.readme_text(readme) == readme, "README's course table differs from COURSE_MAP. Fix: python tools/nbtidy.py format"
+    first = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / COURSE_MAP[0].filename).read_text())
+    code = "\n".join("".join(cell["source"]) for cell in first["cells"] if cell["cell_type"] == "code")
+    assert "course_map_table(" in code, "notebook 00 must print the course map (with the core path) from COURSE_MAP"

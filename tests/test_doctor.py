@@ -245,3 +245,14 @@ def test_prefetch_preset_refuses_unknown_names_and_names_the_hub_fix(caches, mon
     assert prefetch.main(["prefetch", "--data-dir", str(caches), "--notebooks", "03", "--datasets",
                           "--backbones", "--presets", "bert_tiny_en_uncased"]) == 1  # a failure, not a crash
     assert 'pip install "tlcourse[hub]"' in capsys.readouterr().err
+
+
+def test_the_short_report_lists_only_the_problems_and_counts_the_rest(caches):
+    checks = doctor.report("quick", network=offline, tfds_dir=str(caches / "tfds"),
+                           keras_home=str(caches / "keras"), is_prepared=lambda name, folder: False)
+    short, full = doctor.format_report(checks, short=True), doctor.format_report(checks)
+    passed = [check for check in checks if check.ok]
+    assert passed and len(short.splitlines()) < len(full.splitlines())
+    assert not any(f"✓ {check.name}:" in short for check in passed)
+    assert f"✓ {len(passed)} of {len(checks)} checks passed" in short
+    assert "✗ network" in short and "fix: check the connection" in short and "problem(s)" in short

@@ -181,3 +181,23 @@ ARTICLE_SYSTEMS: tuple[ArticleSystem, ...] = (
 Notebook 00 and README print this table; ``tests/test_article_systems.py`` checks that each name
 appears in the notebooks listed.
 """
+
+
+def course_map_table() -> str:
+    """The course map as a text table — number, lesson, path (core or deep dive), a beginner's
+    minutes, what you learn — and a last line with the core path's total. Notebook 00 prints it.
+
+    Example:
+        >>> print(course_map_table().splitlines()[-1])  # doctest: +ELLIPSIS
+        Core path: 12 lessons, about 4 h 00 min for a beginner (...); deep dives: 4 lessons.
+    """
+    from tlcourse.results import format_table
+
+    rows = [{"#": f"{lesson.number:02d}", "lesson": lesson.article_step,
+             "path": "core" if lesson.core else "deep dive",
+             "beginner": f"{lesson.minutes} min", "you learn": lesson.you_learn}
+            for lesson in COURSE_MAP if lesson.available]
+    total, core = core_path_minutes(), core_path()
+    return (format_table(rows, ["#", "lesson", "path", "beginner", "you learn"])
+            + f"\nCore path: {len(core)} lessons, about {total // 60} h {total % 60:02d} min for a beginner "
+            f"(quick profile, deep dives closed); deep dives: {len(rows) - len(core)} lessons.")

@@ -283,20 +283,31 @@ def report(profile: str | None = None, *, network: Callable[[], None] | None = N
     return checks
 
 
-def format_report(checks: Sequence[Check]) -> str:
-    """Return the report as text, one line per check plus an indented ``fix:`` line per problem."""
+def format_report(checks: Sequence[Check], *, short: bool = False) -> str:
+    """Return the report as text, one line per check plus an indented ``fix:`` line per problem.
+
+    ``short=True`` lists only what is not ready (each with its fix) and one line counting the rest.
+    """
     lines = []
     for check in checks:
+        if short and check.ok:
+            continue
         lines.append(f"{check.mark} {check.name}: {check.detail}")
         if not check.ok and check.fix:
             lines.append(f"    fix: {check.fix}")
     problems = sum(not check.ok and check.needed for check in checks)
+    if short:
+        lines.append(f"✓ {sum(check.ok for check in checks)} of {len(checks)} checks passed "
+                     "(print_report() lists them all).")
     lines.append("Ready." if not problems else f"{problems} problem(s) for this profile.")
     return "\n".join(lines)
 
 
-def print_report(profile: str | None = None) -> bool:
+def print_report(profile: str | None = None, *, short: bool = False) -> bool:
     """Print the report for ``profile`` (default: the active one); return True when all is ready.
+
+    ``short=True`` prints only the problems and warnings, with their fixes, and a count of the
+    checks that passed (notebook 00 uses it; ``python -m tlcourse doctor`` prints everything).
 
     Example:
         >>> print_report()  # doctest: +SKIP
@@ -304,7 +315,7 @@ def print_report(profile: str | None = None) -> bool:
         ...
     """
     checks = report(profile)
-    print(format_report(checks))
+    print(format_report(checks, short=short))
     return not any(not check.ok and check.needed for check in checks)
 
 

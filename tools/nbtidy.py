@@ -75,17 +75,43 @@ def with_quick_time(source: str, path: Path) -> str:
     return "\n".join(out)
 
 
+CORE_PATH_LINE = "**The core path**"
+
+
+def core_path_line() -> str:
+    """README's generated line naming the beginner's core path and its total time (from COURSE_MAP)."""
+    from tlcourse.course import core_path, core_path_minutes
+
+    total = core_path_minutes()
+    numbers = ", ".join(f"{lesson.number:02d}" for lesson in core_path())
+    return (f"{CORE_PATH_LINE} — lessons {numbers} — teaches every step of the article in about "
+            f"{total // 60} h {total % 60:02d} min for a beginner in `quick` (reading, running, solving the "
+            "exercises; deep dives left closed). The other lessons are deep dives: more applications and "
+            "scaling out.")
+
+
 def readme_text(text: str) -> str:
-    """README ``text`` with the quick column of the course table regenerated from the measurements."""
+    """README ``text`` with the course table's generated columns and the core-path line regenerated.
+
+    The path and beginner columns come from ``tlcourse.course.COURSE_MAP``, the quick column from
+    the measurements (``benchmarks/quick_times.json``).
+    """
+    from tlcourse.course import lesson_for
+
     out = []
     for line in text.split("\n"):
         cells = line.split(" | ")
-        link = cells[1] if len(cells) >= 4 and line.startswith("| ") else ""
+        link = cells[1] if len(cells) >= 6 and line.startswith("| ") else ""
         if "](notebooks/" in link:
             path = Path(link.split("](", 1)[1].rstrip(")"))
+            lesson = lesson_for(path.name)
             minutes = quick_minutes(path)
+            cells[-3] = "**core**" if lesson.core else "deep dive"
+            cells[-2] = f"{lesson.minutes} min"
             cells[-1] = (f"{minutes:.1f} min |" if minutes is not None else "not measured |")
             line = " | ".join(cells)
+        elif line.startswith(CORE_PATH_LINE):
+            line = core_path_line()
         out.append(line)
     return "\n".join(out)
 

@@ -294,3 +294,11 @@ def test_the_key_follows_an_edited_preprocessing_function_and_changed_weights(tm
     again = features.extract_features(base, ds, preprocess_input=namespace["scale"], key=key, progress=False)
     assert again.from_cache and np.allclose(again.features, changed.features)
     features.clear_memory_cache()
+
+
+def test_tqdm_can_draw_its_notebook_progress_bar():
+    # tqdm.auto (used by extract_features) draws a widget in Jupyter; without ipywidgets it prints
+    # "IProgress not found" instead. requirements.txt installs it.
+    from tqdm.notebook import IProgress
+
+    assert IProgress is not None, "ipywidgets is missing: pip install -r requirements.txt"

@@ -14,7 +14,9 @@ is decoding real JPEGs (mock images are small). Results, feature caches and reco
 folder: every notebook starts cold, like a learner's first run, and no meaningless record lands in
 ``results/``. The accuracies of a timing run mean nothing.
 
-``--write`` stores the times in ``benchmarks/quick_times.json``; ``python tools/nbtidy.py format``
+Each notebook's *core cells* are the cells before its "## Deep dives (optional)" heading (nbclient's
+per-cell timing); the sum over the core lessons (``tlcourse.course.core_path``) is the quick compute of
+the beginner's core path, printed at the end. ``--write`` stores the times in ``benchmarks/quick_times.json``; ``python tools/nbtidy.py format``
 copies them into README's course table and each notebook's "Time per profile" line, and a test checks
 they agree. Close other programs first: the machine's load average is printed before and after.
 Last line: ``slowest quick notebook: NN_name M.M min``.
@@ -36,11 +38,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tools")]
 
 from render_html import find_notebooks, render  # noqa: E402  (tools/render_html.py)
 
-from tlcourse.course import COURSE_MAP  # noqa: E402
+from tlcourse.course import COURSE_MAP, core_path  # noqa: E402
 from tlcourse.settings import OFFLINE_TIMING_ENV  # noqa: E402
 
 TIMES_FILE = ROOT / "benchmarks" / "quick_times.json"
 BUDGET_MINUTES = {"quick": 5.0, "full": None}  # the course's aim per notebook on 2 CPU cores (conventions.md)
+CORE_PATH_COMPUTE_MINUTES = 15.0  # the whole core path's quick compute on 2 CPU cores, deep dives excluded
 
 
 def load_times(path: Path = TIMES_FILE) -> dict:
@@ -69,13 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count()
     print(f"{args.profile} profile, offline timing run on {cores} CPU cores ({platform.processor() or platform.machine()}), "
           f"load average before: {os.getloadavg()[0]:.1f}; scratch folder {scratch}")
-    rows = []
+    rows, core = [], {}
     for i, path in enumerate(paths, start=1):
         result = render(path, scratch / "html", args.profile, args.timeout)
         minutes = result.seconds / 60
         rows.append((path.stem, minutes, result.ok, result.error))
-        print(f"[{i}/{len(paths)}] {path.stem:<42} {minutes:5.1f} min  {'ok' if result.ok else 'FAILED: ' + result.error}",
-              flush=True)
+        core[path.stem] = (result.core_seconds or 0.0) / 60
+        print(f"[{i}/{len(paths)}] {path.stem:<42} {minutes:5.1f} min (core cells {core[path.stem]:4.1f} min)  "
+              f"{'ok' if result.ok else 'FAILED: ' + result.error}", flush=True)
     print(f"load average after: {os.getloadavg()[0]:.1f}; notebooks with outputs: {scratch / 'html'}")
 
     budget = BUDGET_MINUTES[args.profile]
@@ -88,12 +92,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.write and len(failed) < len(rows):  # a failed notebook keeps its old time (or none)
         stored = load_times()
         stored["notebooks"].update({stem: round(minutes, 1) for stem, minutes, ok, _ in rows if ok})
+        stored.setdefault("core_cells", {}).update({stem: round(core[stem], 2) for stem, _, ok, _ in rows if ok})
         stored["machine"] = f"{cores} CPU cores, {platform.machine()}"
         stored["measured"] = datetime.date.today().isoformat()
         TIMES_FILE.write_text(json.dumps(stored, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"stored in {TIMES_FILE.relative_to(ROOT)}; run `python tools/nbtidy.py format` to update README and notebooks")
     if args.write and failed:
         print(f"not stored: {', '.join(failed)} failed")
+    on_path = {lesson.filename[:-len(".ipynb")] for lesson in core_path()}
+    measured = {stem: minutes for stem, minutes in core.items() if stem in on_path}
+    if measured:
+        total = sum(measured.values())
+        print(f"core path: the cells before each core lesson's deep dives took {total:.1f} min in all "
+              f"({len(measured)} of {len(on_path)} core lessons measured; aim: at most {CORE_PATH_COMPUTE_MINUTES} min)")
     if rows:
         stem, minutes, _, _ = max(rows, key=lambda row: row[1])
         print(f"slowest {args.profile} notebook: {stem} {minutes:.1f} min")

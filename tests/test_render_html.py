@@ -88,3 +88,16 @@ def test_a_plot_reaches_the_html_as_an_image(tmp_path, monkeypatch):
     _write(nbs, "01_plots.ipynb", "import matplotlib.pyplot as plt\nplt.plot([0, 1], [1, 0])\nplt.show()")
     assert render_html.main(["--profile", "smoke", "--notebook-dir", str(nbs), "--out", str(out), "--timeout", "60"]) == 0
     assert re.search(r'<img[^>]*src="data:image/png;base64,', (out / "01_plots.html").read_text()), "no figure in the HTML"
+
+
+def test_core_seconds_stop_at_the_deep_dives_heading():
+    def code(start, end):
+        return {"cell_type": "code", "source": "x = 1", "metadata": {"execution": {
+            "iopub.execute_input": f"2026-12-04T10:00:{start:02d}.000000Z",
+            "shell.execute_reply": f"2026-12-04T10:00:{end:02d}.500000Z"}}}
+
+    nb = {"cells": [code(0, 2), {"cell_type": "markdown", "source": "## Summary", "metadata": {}}, code(10, 11),
+                    {"cell_type": "markdown", "source": ["## Deep dives (optional)\n", "\n", "More."], "metadata": {}},
+                    code(20, 40)]}
+    assert render_html.core_cell_seconds(nb) == 2.5 + 1.5
+    assert render_html.core_cell_seconds({"cells": nb["cells"][:3] + nb["cells"][4:]}) == 2.5 + 1.5 + 20.5

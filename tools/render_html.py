@@ -34,6 +34,32 @@ class Result:
     ok: bool
     seconds: float
     error: str = ""  # "cell 12: ValueError: ..." when it failed
+    core_seconds: float | None = None  # the cells before "## Deep dives (optional)": the core path's compute
+
+
+DEEP_DIVES_HEADING = "## Deep dives (optional)"
+"""A notebook's optional last section starts with this heading; the cells before it are the core path."""
+
+
+def core_cell_seconds(nb) -> float:
+    """Seconds the code cells before the ``DEEP_DIVES_HEADING`` took to run (nbclient's timing).
+
+    Each executed cell carries ``metadata.execution`` with ISO timestamps; a cell's time is from
+    ``iopub.execute_input`` to ``shell.execute_reply``.
+    """
+    from datetime import datetime
+
+    total = 0.0
+    for cell in nb["cells"]:
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and source.lstrip().startswith(DEEP_DIVES_HEADING):
+            break
+        timing = cell.get("metadata", {}).get("execution", {})
+        if cell["cell_type"] == "code" and "iopub.execute_input" in timing and "shell.execute_reply" in timing:
+            start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                          for key in ("iopub.execute_input", "shell.execute_reply"))
+            total += (end - start).total_seconds()
+    return total
 
 
 def find_notebooks(folder: Path, numbers: list[str] | None = None) -> list[Path]:
@@ -109,7 +135,7 @@ def render(path: Path, out_dir: Path, profile: str, timeout: int) -> Result:
     body, _ = HTMLExporter().from_notebook_node(nb)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{path.stem}.html").write_text(body, encoding="utf-8")
-    return Result(path.stem, not error, seconds, error)
+    return Result(path.stem, not error, seconds, error, core_cell_seconds(nb))
 
 
 def write_index(results: list[Result], out_dir: Path, profile: str) -> None:

@@ -1,0 +1,118 @@
+"""Exercises that make the learner decide: tlcourse.exercises.check_decision, and the course's exercises
+taken together (no exercise repeats another; most of them are decisions)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tlcourse.course import COURSE_MAP
+from tlcourse.exercises import DecisionNotSupported, check_decision
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+REASON = "it scored best on validation over the seeds"
+SCORES = {"small": [0.70, 0.72, 0.74], "large": [0.69, 0.72, 0.73], "none": [0.40, 0.42, 0.41]}
+
+
+def test_the_validation_best_and_a_tie_with_it_pass(capsys):
+    assert "the best on validation" in check_decision("small", SCORES, REASON, what="head")
+    assert "within noise of the best" in check_decision("large", SCORES, REASON, what="head")
+    assert capsys.readouterr().out.count("✓ head") == 2
+
+
+def test_a_clearly_worse_choice_fails_with_the_verdict_and_the_fix():
+    with pytest.raises(DecisionNotSupported, match=r"behind 'small'.*ahead by .*Fix: choose 'small'"):
+        check_decision("none", SCORES, REASON)
+
+
+def test_from_one_run_per_option_only_the_best_passes():
+    one_run = {1e-3: 0.71, 1e-4: 0.70}
+    assert check_decision(1e-3, one_run, REASON)
+    with pytest.raises(DecisionNotSupported, match="no verdict from one seed"):
+        check_decision(1e-4, one_run, REASON)
+
+
+@pytest.mark.parametrize("choice, scores, reason, message", [
+    ("medium", SCORES, REASON, "not one of the options measured"),
+    ("small", SCORES, "best", "at least 5 words"),
+    ("small", SCORES, None, "at least 5 words"),
+    ("small", {"small": [0.7]}, REASON, "at least two"),
+    ("small", {"small": [0.7, 0.8], "large": [0.6]}, REASON, "same seeds"),
+    ("small", {"small": [70, 80], "large": [60, 65]}, REASON, "between 0 and 1"),
+])
+def test_bad_input_names_the_fix(choice, scores, reason, message):
+    with pytest.raises(ValueError, match=message):
+        check_decision(choice, scores, reason)
+
+
+def test_scores_that_are_no_dict_name_the_fix():
+    with pytest.raises(TypeError, match="expected a dict"):
+        check_decision("small", [0.7, 0.6], REASON)
+
+
+def _exercises() -> list[dict]:
+    """Every exercise of the course: notebook, title, prompt and the code of its three cells."""
+    found = []
+    for lesson in COURSE_MAP:
+        cells = json.loads((NOTEBOOKS / lesson.filename).read_text())["cells"]
+        for index, cell in enumerate(cells):
+            text = "".join(cell["source"])
+            if cell["cell_type"] == "markdown" and text.startswith("### Exercise"):
+                code = "\n".join("".join(c["source"]) for c in cells[index + 1:index + 4])
+                found.append({"where": f"{lesson.number:02d} {text.splitlines()[0]}", "prompt": text,
+                              "code": code, "lesson": lesson})
+    return found
+
+
+def _shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9_]+", text.lower())
+    return {tuple(words[i:i + size]) for i in range(len(words) - size + 1)}
+
+
+def overlap(first: str, second: str) -> float:
+    """Share of the shorter text's word triples that the other text has too (0: nothing shared, 1: contained)."""
+    one, other = _shingles(first), _shingles(second)
+    return len(one & other) / max(1, min(len(one), len(other)))
+
+
+REPEAT = 0.3
+"""Two prompts sharing this share of their word triples ask the same thing (checked: a copied prompt with
+a new title and one clause added scores 0.44; distinct exercises of the course score below 0.2)."""
+
+
+def test_the_repeat_measure_catches_a_reworded_copy():
+    original = ("*Unfreeze only the top 11 layers of `base_model` (BatchNormalization kept frozen), compile again at "
+                "`fine_tune_learning_rate` and fit one epoch on `train_ds`. Keep what `fit` returns in `history`.*")
+    copy = ("*Unfreeze only the top 11 layers of `base_model` (BatchNormalization kept frozen), compile again — "
+            "inside `strategy.scope()` — at `fine_tune_learning_rate` and fit one epoch on `train_ds`.*")
+    assert overlap(original, copy) > REPEAT
+    assert overlap(original, "*Compute the IoU of two boxes by hand and store it in `MY_IOU`.*") < REPEAT
+
+
+def test_no_exercise_repeats_another():
+    exercises = _exercises()
+    repeats = [(a["where"], b["where"], round(overlap(a["prompt"], b["prompt"]), 2))
+               for a, b in itertools.combinations(exercises, 2) if overlap(a["prompt"], b["prompt"]) > REPEAT]
+    assert not repeats, f"these exercises ask the same thing (share of word triples > {REPEAT}): {repeats}"
+    decided = [(e["where"], what) for e in exercises for what in re.findall(r'what="([^"]+)"', e["code"])]
+    seen: dict[str, str] = {}
+    for where, what in decided:
+        assert what not in seen or seen[what] == where, (
+            f"{where} decides the same thing ({what!r}) as {seen[what]}: make each decision exercise choose "
+            "something else")
+        seen.setdefault(what, where)
+
+
+def test_most_exercises_make_the_learner_decide():
+    exercises = _exercises()
+    decisions = [e for e in exercises if "check_decision(" in e["code"] or "tlcourse.exercises" in e["code"]]
+    assert 2 * len(decisions) >= len(exercises), (
+        f"{len(decisions)} of {len(exercises)} exercises make the learner decide (choose on validation, "
+        "checked by tlcourse.exercises.check_decision): at least half should")
+    without = sorted({e["lesson"].filename for e in exercises if e["lesson"].number > 0}
+                     - {e["lesson"].filename for e in decisions})
+    assert not without, f"these lessons have no decision exercise: {without}"

@@ -125,3 +125,14 @@ def test_temporary_files_of_live_writers_are_left_alone(tmp_path):
         path.write_bytes(b"partial")
     files.write_atomically(target, json.dumps({"a": 1}).encode())
     assert live.exists() and other_host.exists() and not dead.exists()
+
+
+def test_write_atomically_writes_through_a_symbolic_link(tmp_path):
+    from tlcourse.files import write_atomically
+
+    shared = tmp_path / "shared.json"
+    shared.write_text("old")
+    link = tmp_path / "mine.json"
+    link.symlink_to(shared)
+    assert write_atomically(link, b"new") == link
+    assert link.is_symlink() and shared.read_text() == "new"

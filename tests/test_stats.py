@@ -133,3 +133,10 @@ def test_proportion_interval_refuses_impossible_counts():
         stats.proportion_interval(5, 4)
     with pytest.raises(TypeError, match="successes"):
         stats.proportion_interval(1.5, 4)
+
+
+def test_mean_interval_stays_within_0_and_100_percent():
+    from tlcourse.stats import mean_interval
+
+    assert mean_interval([1.0, 0.9, 1.0]).endswith("(95 % CI 82.3 to 100.0, 3 seeds)")
+    assert "CI 0.0 to" in mean_interval([0.0, 0.1, 0.0])

@@ -39,6 +39,9 @@ TEMPORARY_SUFFIX = ".tlcourse-partial"
 def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryIO], None]) -> Path:
     """Write ``content`` to ``path`` atomically (temporary file + rename); return ``path``.
 
+    A symbolic link is written through: its target gets the new content and the link stays (a
+    learner's link to a shared file is never replaced by a copy).
+
     Args:
         path: the file to write; its folder must exist.
         content: the bytes, or a function that writes them to the open binary file it is given
@@ -54,7 +57,9 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
         ...     write_atomically(Path(tmp) / "b.bin", lambda file: file.write(b"xy")).read_bytes()
         b'xy'
     """
-    path = Path(path)
+    given = path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     _remove_orphans(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.{_host()}-{os.getpid()}.", suffix=TEMPORARY_SUFFIX,
                                              dir=path.parent)
@@ -72,7 +77,7 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    return path
+    return given
 
 
 def _host() -> str:

@@ -239,7 +239,8 @@ def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
     """Format scores over seeds (0–1) as ``"mean % (95 % CI low to high, n seeds)"``.
 
     The interval is the t interval of the mean, as in ``compare_seeds``; one seed gives the
-    mean alone. Introduced in notebook 05.
+    mean alone; the interval is clipped to 0–100 % (the t interval of scores near 0 or 1 can
+    reach past them). Introduced in notebook 05.
 
     Example:
         >>> mean_interval([0.70, 0.74, 0.72])
@@ -254,7 +255,8 @@ def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
         return f"{mean:.1f} % (1 seed: no interval)"
     half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * 100 * statistics.stdev(values) \
         / math.sqrt(len(values))
-    return f"{mean:.1f} % (95 % CI {mean - half:.1f} to {mean + half:.1f}, {len(values)} seeds)"
+    low, high = max(0.0, mean - half), min(100.0, mean + half)  # a score lies in 0–100 %, so does its interval
+    return f"{mean:.1f} % (95 % CI {low:.1f} to {high:.1f}, {len(values)} seeds)"
 
 
 class TestSetReadTwice(RuntimeError):

@@ -302,3 +302,19 @@ def test_tqdm_can_draw_its_notebook_progress_bar():
     from tqdm.notebook import IProgress
 
     assert IProgress is not None, "ipywidgets is missing: pip install -r requirements.txt"
+
+
+def test_grayscale_images_or_one_hot_labels_are_refused_with_the_fix():
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from tlcourse.features import extract_features
+
+    base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D()])
+    gray = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 1), "float32"), np.zeros(4, "int64"))).batch(2)
+    with pytest.raises(ValueError, match="grayscale_to_rgb"):
+        extract_features(base, gray)
+    one_hot = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 3), "float32"), np.eye(4, dtype="float32"))).batch(2)
+    with pytest.raises(ValueError, match="one-hot.*argmax"):
+        extract_features(base, one_hot)

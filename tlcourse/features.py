@@ -194,6 +194,7 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
     expected_size = _input_size(base_model)
     if expected_size is not None:  # an image base: refuse images of another size before any work
         _check_size(expected_size, tuple(ds.element_spec[0].shape)[1:3])
+    _check_channels_and_labels(base_model, ds)
     use_cache = key is not None and cache != "none"
     path = None
     if use_cache:  # the same base with another preprocessing, or other images, computes other features
@@ -249,6 +250,23 @@ def _input_size(base_model: keras.Model) -> tuple[int | None, int | None] | None
     if not isinstance(shape, tuple) or len(shape) != 4:  # text, audio, several inputs: leave it to Keras
         return None
     return (shape[1], shape[2])
+
+
+def _check_channels_and_labels(base_model: keras.Model, ds: tf.data.Dataset) -> None:
+    """Refuse grayscale images for a colour base (or the reverse) and one-hot labels, before any work."""
+    spec = ds.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError(f"ds yields {spec}: expected (images, labels) batches. Fix: batch (image, label) pairs, "
+                         "e.g. with tlcourse.data.prepare.")
+    wanted, found = base_model.input_shape[-1] if len(base_model.input_shape) == 4 else None, spec[0].shape[-1]
+    if wanted is not None and found is not None and int(wanted) != int(found):
+        raise ValueError(f"ds holds images with {found} channel(s) but base_model expects {wanted}: "
+                         + ("grayscale images into a colour base. Fix: ds.map(lambda x, y: (tf.image.grayscale_to_rgb(x), y))."
+                            if int(found) == 1 and int(wanted) == 3 else
+                            "Fix: convert the images to the base's number of channels."))
+    if len(spec[1].shape) > 1 and spec[1].shape[-1] not in (None, 1):
+        raise ValueError(f"ds's labels have shape {tuple(spec[1].shape)}: one-hot vectors, expected one class index "
+                         "per image (shape [batch]). Fix: ds.map(lambda x, y: (x, tf.argmax(y, axis=-1))).")
 
 
 def _check_size(expected: tuple[int | None, int | None] | None, found: tuple) -> None:

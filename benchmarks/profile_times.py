@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", choices=("quick", "full"), default="quick")
     parser.add_argument("--notebooks", default="", help="comma-separated numbers, e.g. 03,05 (default: all available)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    parser.add_argument("--core-only", action="store_true",
+                        help="run only each notebook's core cells (before its deep dives); not with --write")
+    parser.add_argument("--whole", default="", help="with --core-only: comma-separated numbers to run whole anyway")
     parser.add_argument("--write", action="store_true", help=f"store the times in {TIMES_FILE.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     available = {f"{lesson.number:02d}" for lesson in COURSE_MAP if lesson.available}
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = [p for p in find_notebooks(ROOT / "notebooks", numbers) if p.name[:2] in available]
     if args.write and args.profile != "quick":
         parser.error("--write stores quick times only")
+    if args.write and args.core_only:
+        parser.error("--write stores whole-notebook times: leave out --core-only")
+    whole = {n.strip().zfill(2) for n in args.whole.split(",") if n.strip()}
 
     scratch = Path(tempfile.mkdtemp(prefix="tlcourse-times-"))
     os.environ.update({OFFLINE_TIMING_ENV: "1", "TLCOURSE_RESULTS_DIR": str(scratch / "results"),
@@ -74,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
           f"load average before: {os.getloadavg()[0]:.1f}; scratch folder {scratch}")
     rows, core = [], {}
     for i, path in enumerate(paths, start=1):
-        result = render(path, scratch / "html", args.profile, args.timeout)
+        result = render(path, scratch / "html", args.profile, args.timeout,
+                        core_only=args.core_only and path.name[:2] not in whole)
         minutes = result.seconds / 60
         rows.append((path.stem, minutes, result.ok, result.error))
         core[path.stem] = (result.core_seconds or 0.0) / 60

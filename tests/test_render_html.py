@@ -100,4 +100,5 @@ def test_core_seconds_stop_at_the_deep_dives_heading():
                     {"cell_type": "markdown", "source": ["## Deep dives (optional)\n", "\n", "More."], "metadata": {}},
                     code(20, 40)]}
     assert render_html.core_cell_seconds(nb) == 2.5 + 1.5
+    assert render_html.core_cells(nb) == nb["cells"][:3]
     assert render_html.core_cell_seconds({"cells": nb["cells"][:3] + nb["cells"][4:]}) == 2.5 + 1.5 + 20.5

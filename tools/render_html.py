@@ -108,13 +108,27 @@ def first_error(nb) -> str:
     return ""
 
 
-def render(path: Path, out_dir: Path, profile: str, timeout: int) -> Result:
-    """Execute one notebook (errors kept in its outputs) and write ``out_dir/<stem>.html``."""
+def core_cells(nb) -> list:
+    """The cells before the ``DEEP_DIVES_HEADING`` (all of them when there is none)."""
+    for index, cell in enumerate(nb["cells"]):
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and source.lstrip().startswith(DEEP_DIVES_HEADING):
+            return nb["cells"][:index]
+    return nb["cells"]
+
+
+def render(path: Path, out_dir: Path, profile: str, timeout: int, *, core_only: bool = False) -> Result:
+    """Execute one notebook (errors kept in its outputs) and write ``out_dir/<stem>.html``.
+
+    ``core_only``: run only the cells before the notebook's deep dives (the core path).
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(path, as_version=4)
+    if core_only:
+        nb.cells = core_cells(nb)
     # The kernel's inline backend puts each figure into the outputs as a PNG; Agg would draw them nowhere.
     env = dict(os.environ, TLCOURSE_PROFILE=profile, MPLBACKEND=INLINE_BACKEND)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)

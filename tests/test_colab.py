@@ -139,3 +139,39 @@ def test_keep_results_on_drive_refuses_folders_outside_mydrive(folder):
 
     with pytest.raises(ValueError, match="inside MyDrive"):
         colab.keep_results_on_drive(folder)
+
+
+def _zip_of(entries: dict[str, bytes]) -> "io.BytesIO":
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        for name, data in entries.items():
+            zipped.writestr(name, data)
+    buffer.seek(0)
+    return buffer
+
+
+def test_a_damaged_or_ambiguous_zip_unpacks_nothing(tmp_path):
+    import io
+
+    from tlcourse.colab import unpack_class_folders
+
+    good = _zip_of({"cats/1.jpg": b"a" * 200, "dogs/2.jpg": b"b" * 200}).getvalue()
+    position = good.index(b"b" * 200)  # stored uncompressed: flip a byte of dogs/2.jpg's data
+    damaged = good[:position] + b"c" + good[position + 1:]
+    with pytest.raises(ValueError, match="damaged.*dogs/2.jpg.*nothing was unpacked"):
+        unpack_class_folders(io.BytesIO(damaged), tmp_path / "damaged")
+    assert not (tmp_path / "damaged" / "cats").exists()
+    with pytest.raises(ValueError, match="unpack to the same file"):
+        unpack_class_folders(_zip_of({"cats/A.jpg": b"1", "cats/a.jpg": b"2", "dogs/b.jpg": b"3"}), tmp_path / "twice")
+    assert not (tmp_path / "twice" / "cats").exists()
+
+
+def test_wrapper_folders_are_stripped_even_with_a_stray_file(tmp_path, capsys):
+    from tlcourse.colab import unpack_class_folders
+
+    folder = unpack_class_folders(_zip_of({"Archive/photos/cats/1.jpg": b"1", "Archive/photos/dogs/2.jpg": b"2",
+                                        "Archive/photos/readme.txt": b"3"}), tmp_path / "photos")
+    assert sorted(path.name for path in folder.iterdir()) == ["cats", "dogs"]

@@ -21,6 +21,7 @@ import os
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from tlcourse.checks import check_text
@@ -126,6 +127,29 @@ def upload_class_folders(destination: str | os.PathLike[str]) -> Path | None:
     return unpack_class_folders(io.BytesIO(data), target, name=name)
 
 
+def _check_readable(zipped: zipfile.ZipFile, paths: dict[str, tuple[str, ...]], shown: str) -> None:
+    """Refuse, before anything is written, a zip that would unpack only in part."""
+    encrypted = [key for key in paths if zipped.getinfo(key).flag_bits & 0x1]
+    if encrypted:
+        raise ValueError(f"{shown} is password-protected ({encrypted[0]}): expected a plain zip. Fix: zip the "
+                         "folder again without a password.")
+    seen: dict[str, str] = {}
+    for key, path in paths.items():
+        folded = "/".join(path).casefold()  # cats/A.jpg and cats/a.jpg are one file on macOS and Windows
+        if folded in seen:
+            raise ValueError(f"{shown} holds {seen[folded]!r} and {key!r}, which unpack to the same file: expected "
+                             "each file once. Fix: rename one of them and zip the folder again.")
+        seen[folded] = key
+    try:
+        broken = zipped.testzip()  # reads every entry once and checks its CRC
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"{shown} cannot be read ({error}); nothing was unpacked. Fix: zip the folder again "
+                         "(a standard zip, no password) and upload it once more.") from error
+    if broken is not None:
+        raise ValueError(f"{shown} is damaged: {broken!r} fails its checksum (an upload cut short?); nothing was "
+                         "unpacked. Fix: upload the zip again, or zip the folder again.")
+
+
 def unpack_class_folders(archive: str | os.PathLike[str] | io.BytesIO, destination: str | os.PathLike[str], *,
                          name: str | None = None) -> Path:
     """Unpack a zip of class folders into ``destination`` and return it; refuse anything unsafe.
@@ -177,9 +201,11 @@ def unpack_class_folders(archive: str | os.PathLike[str] | io.BytesIO, destinati
         if not paths:
             raise ValueError(f"{shown} holds no files: expected class folders with images inside. Fix: zip the "
                              "folder that holds the class sub-folders, not an empty one.")
-        tops = {path[0] for path in paths.values()}
-        if len(tops) == 1 and all(len(path) >= 3 for path in paths.values()):
-            paths = {key: path[1:] for key, path in paths.items()}  # my_photos/cats/1.jpg → cats/1.jpg
+        _check_readable(zipped, paths, shown)
+        # Wrapper folders: my_photos/cats/1.jpg → cats/1.jpg (also Archive/my_photos/cats/1.jpg, or a
+        # wrapper that holds a stray readme next to the class folders).
+        while len({path[0] for path in paths.values()}) == 1 and any(len(path) >= 3 for path in paths.values()):
+            paths = {key: path[1:] for key, path in paths.items()}
         loose = sorted("/".join(path) for path in paths.values() if len(path) == 1)
         paths = {key: path for key, path in paths.items() if len(path) > 1}
         if not paths:

@@ -1,8 +1,9 @@
 """The shapes lab of notebook 01: pretrain a small CNN, then transfer it to new shapes.
 
-Introduced in notebook 01, which writes the network and the first two recipes out in full once;
-this module holds the same steps as short functions, so that a sweep over label budgets and
-seeds fits in one call:
+Introduced in notebook 01, the concept lesson: it calls these functions, so that a learner sees
+transfer learning before notebook 02 teaches how a CNN is built and trained in Keras (notebook 03
+writes a frozen base with a new head out in full). Each step is a short function, so that a
+comparison over seeds, or a sweep over label budgets, fits in one call:
 
 1. ``build_base`` / ``build_classifier``: a small CNN — convolution blocks ending in global
    average pooling (the *base*) and a ``Dense`` logits layer (the *head*). Seeded initializers:

@@ -335,3 +335,13 @@ def test_pretrained_base_beats_scratch_and_an_untrained_base_does_not(source_bas
     assert pretrained["frozen"] >= scratch + MARGIN, report
     assert pretrained["fine-tuned"] >= scratch + MARGIN, report
     assert max(untrained.values()) < scratch + MARGIN, report
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_every_profile_gives_notebook_01_a_verdict_and_a_sweep_budget_for_its_main_comparison(profile):
+    import tlcourse
+
+    lab_settings = tlcourse.get_settings(profile).lab
+    assert lab_settings.seeds >= 2, "stats.compare_seeds gives no verdict from one seed"
+    assert lab_settings.few_labels in lab_settings.labels_per_class, (
+        "notebook 01's deep dives read the main budget from the sweep: few_labels must be one of labels_per_class")

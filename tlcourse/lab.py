@@ -324,8 +324,9 @@ def make_target_data(labels_per_class: int, *, seed: int, test_per_class: int = 
 def make_validation_data(per_class: int, *, image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Draw the target task's validation images: ``per_class`` per target shape, never trained on.
 
-    Every choice is made on these (seed ``TARGET_VALIDATION_SEED``); they share no image with a
-    seed's labelled pool nor with the test images (``make_test_data``).
+    Every choice is made on these. They are drawn with their own seed, ``TARGET_VALIDATION_SEED``,
+    apart from the test images (``make_test_data``) and from the labelled pool of every sweep seed
+    but 2,900 (a pool is drawn with ``seed + TARGET_TRAIN_SEED``).
 
     Example:
         >>> x_val, y_val = make_validation_data(2)

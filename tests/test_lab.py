@@ -214,6 +214,58 @@ def test_run_sweep_rejects_a_base_without_pooling():
         lab.run_sweep(feature_maps, [1], [0], steps=1)
 
 
+def test_validation_and_test_images_are_apart_from_each_other_and_from_training_pools():
+    x_val, y_val = lab.make_validation_data(4)
+    x_test, y_test = lab.make_test_data(4)
+    assert x_val.shape == x_test.shape == (24, 32, 32, 3) and np.bincount(y_val).tolist() == [4] * 6
+    assert np.array_equal(x_test, lab.make_target_data(1, seed=0, test_per_class=4).x_test), "the lab's fixed test set"
+    pools = {image.tobytes() for seed in range(3) for image in lab.make_target_data(4, seed=seed, test_per_class=1).x_pool}
+    val_bytes = {image.tobytes() for image in x_val}
+    assert not val_bytes & {image.tobytes() for image in x_test}, "validation and test share an image"
+    assert not val_bytes & pools, "a validation image is also a training image"
+
+
+def test_run_sweep_scores_on_the_set_it_is_given(tiny, monkeypatch):
+    """Mechanics: each run is scored on the set passed, the row's key names it, and the training images stay the same."""
+    base = tiny["base"]
+    x_val, y_val = lab.make_validation_data(1, image_size=16)
+    arguments = dict(steps=1, methods=["frozen"], batch_size=4, verbose=False)
+    seen = []
+    train_target = lab.train_target
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["x_train"], kwargs["x_test"]))
+        return train_target(*args, **kwargs)
+
+    monkeypatch.setattr(lab, "train_target", spy)
+    on_validation = lab.run_sweep(base, [1], [0], validation=(x_val, y_val), **arguments)
+    on_test = lab.run_sweep(base, [1], [0], test=lab.make_test_data(1, image_size=16), **arguments)
+    default = lab.run_sweep(base, [1], [0], test_per_class=1, **arguments)
+    assert set(on_validation[0]) == {"method", "labels_per_class", "seed", "steps", "val_accuracy"}
+    assert "test_accuracy" in on_test[0] and "val_accuracy" not in on_test[0]
+    assert np.array_equal(seen[0][1], x_val), "the validation run was scored on the validation images"
+    assert np.array_equal(seen[1][1], seen[2][1]), "test=make_test_data(n) is the default fixed test set"
+    assert all(np.array_equal(seen[0][0], x_train) for x_train, _ in seen[1:]), "the same labelled images every time"
+    assert on_test[0]["test_accuracy"] == pytest.approx(default[0]["test_accuracy"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "fragment"),
+    [
+        ({"validation": "images"}, TypeError, r"validation='images' is not a pair"),
+        ({"validation": (np.zeros((2, 32, 32, 3)), np.zeros(2))}, ValueError, r"shape \(2, 32, 32, 3\).*\(N, 16, 16, 3\)"),
+        ({"test": (np.zeros((2, 16, 16, 3)), np.zeros(3))}, ValueError, "one label per image"),
+        ({"validation": (np.zeros((0, 16, 16, 3)), np.zeros(0))}, ValueError, "empty"),
+        ({"validation": (np.zeros((1, 16, 16, 3)), np.zeros(1)), "test": (np.zeros((1, 16, 16, 3)), np.zeros(1))},
+         ValueError, "both validation and test"),
+    ],
+)
+def test_run_sweep_rejects_a_bad_scoring_set_before_training(tiny, monkeypatch, overrides, error, fragment):
+    monkeypatch.setattr(lab, "train_target", lambda *args, **kwargs: pytest.fail("trained before checking"))
+    with pytest.raises(error, match=fragment):
+        lab.run_sweep(tiny["base"], [1], [0], steps=1, methods=["frozen"], **overrides)
+
+
 @pytest.mark.parametrize(
     ("call", "error", "fragment"),
     [
@@ -230,6 +282,8 @@ def test_run_sweep_rejects_a_base_without_pooling():
         (lambda: lab.train_source(10, 1, learning_rate=-1.0), ValueError, "learning_rate=-1.0"),
         (lambda: lab.make_target_data(0, seed=0), ValueError, "labels_per_class=0"),
         (lambda: lab.make_target_data("3", seed=0), TypeError, "labels_per_class='3' is a str"),
+        (lambda: lab.make_validation_data(0), ValueError, "per_class=0"),
+        (lambda: lab.make_test_data(2.5), TypeError, "per_class=2.5 is a float"),
         (lambda: lab.take_per_class(np.arange(3), np.arange(2), 1), ValueError, "one label per image"),
         (lambda: lab.repeat_dataset(np.zeros((0, 16, 16, 3)), np.zeros(0), batch_size=2), ValueError, "empty"),
     ],
@@ -281,3 +335,13 @@ def test_pretrained_base_beats_scratch_and_an_untrained_base_does_not(source_bas
     assert pretrained["frozen"] >= scratch + MARGIN, report
     assert pretrained["fine-tuned"] >= scratch + MARGIN, report
     assert max(untrained.values()) < scratch + MARGIN, report
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "full"])
+def test_every_profile_gives_notebook_01_a_verdict_and_a_sweep_budget_for_its_main_comparison(profile):
+    import tlcourse
+
+    lab_settings = tlcourse.get_settings(profile).lab
+    assert lab_settings.seeds >= 2, "stats.compare_seeds gives no verdict from one seed"
+    assert lab_settings.few_labels in lab_settings.labels_per_class, (
+        "notebook 01's deep dives read the main budget from the sweep: few_labels must be one of labels_per_class")

@@ -1,8 +1,9 @@
 """The shapes lab of notebook 01: pretrain a small CNN, then transfer it to new shapes.
 
-Introduced in notebook 01, which writes the network and the first two recipes out in full once;
-this module holds the same steps as short functions, so that a sweep over label budgets and
-seeds fits in one call:
+Introduced in notebook 01, the concept lesson: it calls these functions, so that a learner sees
+transfer learning before notebook 02 teaches how a CNN is built and trained in Keras (notebook 03
+writes a frozen base with a new head out in full). Each step is a short function, so that a
+comparison over seeds, or a sweep over label budgets, fits in one call:
 
 1. ``build_base`` / ``build_classifier``: a small CNN — convolution blocks ending in global
    average pooling (the *base*) and a ``Dense`` logits layer (the *head*). Seeded initializers:
@@ -14,7 +15,9 @@ seeds fits in one call:
    layer with a ten times smaller learning rate).
 4. ``run_sweep``: recipes × labels-per-class values × seeds, with a step budget that may grow
    with the number of labelled images (``step_budget``) but is the same for every recipe at a
-   given budget, all scored on one untouched test set. ``tlcourse.results.summarize_runs`` and
+   given budget, all scored on one set of target images no run trains on: the validation
+   images (``make_validation_data``) for choices, the test images (``make_test_data``) once, for
+   the final report. ``tlcourse.results.summarize_runs`` and
    ``tlcourse.plots.plot_accuracy_vs_labels`` report it.
 
 Every public function checks its arguments (``tlcourse.checks``) before it builds, draws or
@@ -64,6 +67,9 @@ TARGET_TEST_SEED = 1_000
 
 TARGET_TRAIN_SEED = 100
 """Offset added to a sweep seed to draw that seed's labelled target images."""
+
+TARGET_VALIDATION_SEED = 3_000
+"""Seed of the target task's validation images (the same images as ``tlcourse.limits.VALIDATION_SEED``)."""
 
 
 class TargetData(NamedTuple):
@@ -315,6 +321,37 @@ def make_target_data(labels_per_class: int, *, seed: int, test_per_class: int = 
     return TargetData(x_pool, y_pool, x_test, y_test)
 
 
+def make_validation_data(per_class: int, *, image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the target task's validation images: ``per_class`` per target shape, never trained on.
+
+    Every choice is made on these. They are drawn with their own seed, ``TARGET_VALIDATION_SEED``,
+    apart from the test images (``make_test_data``) and from the labelled pool of every sweep seed
+    but 2,900 (a pool is drawn with ``seed + TARGET_TRAIN_SEED``).
+
+    Example:
+        >>> x_val, y_val = make_validation_data(2)
+        >>> x_val.shape, y_val.tolist().count(0)
+        ((12, 32, 32, 3), 2)
+    """
+    per_class = check_int("per_class", per_class, minimum=1, fix="e.g. per_class=100")
+    return shapes.make_shapes(shapes.TARGET_SHAPES, per_class, image_size, seed=TARGET_VALIDATION_SEED)
+
+
+def make_test_data(per_class: int, *, image_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Draw the target task's test images (seed ``TARGET_TEST_SEED``): read them once, for the final report.
+
+    The same images as ``make_target_data(...).x_test`` for the same ``per_class``; wrap them
+    right away, ``test_set = stats.TestSet(make_test_data(100))``.
+
+    Example:
+        >>> x_test, _ = make_test_data(3)
+        >>> np.array_equal(x_test, make_target_data(1, seed=0, test_per_class=3).x_test)
+        True
+    """
+    per_class = check_int("per_class", per_class, minimum=1, fix="e.g. per_class=100")
+    return shapes.make_shapes(shapes.TARGET_SHAPES, per_class, image_size, seed=TARGET_TEST_SEED)
+
+
 def step_budget(labels_per_class: int, *, epochs: int, min_steps: int, batch_size: int = 32,
                 num_classes: int = len(shapes.TARGET_SHAPES)) -> int:
     """Return the training budget, in steps, for ``labels_per_class`` labelled images per class.
@@ -446,12 +483,17 @@ def fit_recipe(method: str, model: keras.Model, base: keras.Model, train_ds: tf.
 
 def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: Sequence[int], *,
               steps: int | Mapping[int, int], test_per_class: int = 200, methods: Sequence[str] = METHODS,
-              batch_size: int = 32, verbose: bool = True) -> list[dict]:
+              batch_size: int = 32, verbose: bool = True,
+              validation: tuple[np.ndarray, np.ndarray] | None = None,
+              test: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
     """Train every recipe for every labels-per-class value and seed; return one row per run.
 
     For each seed, the labelled target images are drawn once for the largest value and the
-    smaller values take subsets of them; the test set is the same for every run. Every
-    argument is checked first, so a bad one stops the sweep before anything trains.
+    smaller values take subsets of them; every run is scored on the same images: ``validation``
+    (rows get ``val_accuracy``) when you make a choice, ``test`` (rows get ``test_accuracy``)
+    in the final report, or — passing neither — the lab's fixed test set of ``test_per_class``
+    images per shape. Every argument is checked first, so a bad one stops the sweep before
+    anything trains.
 
     Args:
         source_base: the pretrained base, or an untrained ``build_base`` as a control.
@@ -459,13 +501,18 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
         seeds: e.g. ``range(3)``.
         steps: training budget of every run in gradient steps, or one per labels-per-class
             value, e.g. ``{n: step_budget(n, epochs=10, min_steps=100) for n in budgets}``.
-        test_per_class: test images per target shape.
+        test_per_class: test images per target shape, when neither ``validation`` nor ``test``
+            is given.
         methods: recipes to run, from ``METHODS``.
         batch_size: images per step.
         verbose: print one line per run.
+        validation: ``(x_val, y_val)`` to score every run on, e.g. ``make_validation_data(100)``.
+        test: ``(x_test, y_test)`` to score every run on, e.g. what ``TestSet.read("final report")``
+            hands out. Pass one of ``validation`` and ``test``, not both.
 
     Returns:
-        Dicts with keys ``method``, ``labels_per_class``, ``seed``, ``steps``, ``test_accuracy``.
+        Dicts with keys ``method``, ``labels_per_class``, ``seed``, ``steps`` and
+        ``val_accuracy`` (with ``validation``) or ``test_accuracy`` (otherwise).
 
     Example:
         >>> rows = run_sweep(base, [3, 30], seeds=range(2), steps=200)  # doctest: +SKIP
@@ -495,21 +542,53 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
     test_per_class = check_int("test_per_class", test_per_class, minimum=1, fix="e.g. test_per_class=200")
     batch_size = _check_batch_size(batch_size)
     image_size = source_base.input_shape[1]
+    if validation is not None and test is not None:
+        raise ValueError("both validation and test were passed: expected one set to score the runs on. Fix: pass "
+                         "validation=(x_val, y_val) to make a choice, or test=(x_test, y_test) in the final report.")
+    scored_on = None
+    if validation is not None:
+        scored_on = ("val_accuracy", "validation accuracy", *_check_scoring_set("validation", validation, image_size))
+    elif test is not None:
+        scored_on = ("test_accuracy", "test accuracy", *_check_scoring_set("test", test, image_size))
     shapes.check_request(len(shapes.TARGET_SHAPES) * max(budgets), image_size)
-    shapes.check_request(len(shapes.TARGET_SHAPES) * test_per_class, image_size)
+    if scored_on is None:
+        shapes.check_request(len(shapes.TARGET_SHAPES) * test_per_class, image_size)
 
     rows = []
     for seed in seeds:
-        data = make_target_data(max(budgets), seed=seed, test_per_class=test_per_class, image_size=image_size)
+        if scored_on is None:
+            data = make_target_data(max(budgets), seed=seed, test_per_class=test_per_class, image_size=image_size)
+            x_pool, y_pool = data.x_pool, data.y_pool
+            key, what, x_scored, y_scored = "test_accuracy", "test accuracy", data.x_test, data.y_test
+        else:  # the same labelled pool as make_target_data draws for this seed
+            x_pool, y_pool = shapes.make_shapes(shapes.TARGET_SHAPES, max(budgets), image_size,
+                                                seed=seed + TARGET_TRAIN_SEED)
+            key, what, x_scored, y_scored = scored_on
         for count in budgets:
-            x_train, y_train = take_per_class(data.x_pool, data.y_pool, count)
+            x_train, y_train = take_per_class(x_pool, y_pool, count)
             for method in methods:
                 accuracy = train_target(method, source_base, x_train=x_train, y_train=y_train,
-                                        x_test=data.x_test, y_test=data.y_test, steps=steps_for[count],
+                                        x_test=x_scored, y_test=y_scored, steps=steps_for[count],
                                         seed=seed, batch_size=batch_size)
                 rows.append({"method": method, "labels_per_class": count, "seed": seed,
-                             "steps": steps_for[count], "test_accuracy": accuracy})
+                             "steps": steps_for[count], key: accuracy})
                 if verbose:
                     print(f"seed {seed} · {count:>4} labels/class · {steps_for[count]:>4} steps · "
-                          f"{method:<10} · test accuracy {accuracy:.3f}")
+                          f"{method:<10} · {what} {accuracy:.3f}")
     return rows
+
+
+def _check_scoring_set(name: str, pair: Any, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    fix = (f"pass {name}=(images, labels), e.g. {name}=lab.make_{name}_data(100), with images of "
+           f"{image_size} × {image_size} px like the base's input")
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"{name}={pair!r:.80} is not a pair: expected (images, labels). Fix: {fix}.")
+    images, labels = np.asarray(pair[0]), np.asarray(pair[1])
+    check_not_empty(f"{name}[0]", images, fix=fix)
+    if images.ndim != 4 or images.shape[1:] != (image_size, image_size, 3):
+        raise ValueError(f"{name} images have shape {images.shape}: expected (N, {image_size}, {image_size}, 3), "
+                         f"the base's input. Fix: {fix}.")
+    if labels.shape != (len(images),):
+        raise ValueError(f"{name} has {len(images)} images but labels of shape {labels.shape}: expected one label "
+                         f"per image. Fix: {fix}.")
+    return images, labels

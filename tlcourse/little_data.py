@@ -88,7 +88,7 @@ def step_budget(num_examples: int, batch_size: int, *, epochs: int, min_steps: i
     settings). Stated in notebook 05.
 
     A budget that is the same for every recipe is fair, not optimal: a model trained from
-    scratch may need many more steps than a new head on a frozen base (notebook 01's exercise 3
+    scratch may need many more steps than a new head on a frozen base (a deep dive of notebook 01
     measures how much of scratch's low score is under-training).
 
     Example:

@@ -26,8 +26,11 @@ class LabSettings:
     Attributes:
         source_per_class: labelled images per source shape for pretraining.
         source_epochs: passes over the source images.
-        labels_per_class: label budgets of the target task, smallest first.
-        seeds: how many seeds each (recipe, budget) point is repeated with.
+        labels_per_class: label budgets of the target task, smallest first (the sweep).
+        few_labels: labels per target shape in the main scratch-vs-pretrained comparison (a
+            small budget, where transfer is expected to matter).
+        seeds: how many seeds each (recipe, budget) point is repeated with (at least 2 for a
+            verdict from ``stats.compare_seeds``).
         target_epochs: the target step budget grows with the labelled images: this many passes
             over them (see ``tlcourse.lab.step_budget``)...
         min_target_steps: ...but never fewer steps than this, however few the labels.
@@ -37,6 +40,7 @@ class LabSettings:
     source_per_class: int
     source_epochs: int
     labels_per_class: tuple[int, ...]
+    few_labels: int
     seeds: int
     target_epochs: int
     min_target_steps: int
@@ -411,10 +415,11 @@ PROFILES: dict[str, Settings] = {
             source_per_class=300,
             source_epochs=4,
             labels_per_class=(3,),
-            seeds=1,
+            few_labels=3,
+            seeds=2,
             target_epochs=10,
-            min_target_steps=40,
-            test_per_class=50,
+            min_target_steps=20,
+            test_per_class=30,
         ),
         choosing=ChoosingSettings(
             backbones=("MobileNetV2", "EfficientNetB0", "ResNet50"),
@@ -468,6 +473,7 @@ PROFILES: dict[str, Settings] = {
             source_per_class=1000,
             source_epochs=6,
             labels_per_class=(1, 3, 10, 30, 100, 300, 1000),
+            few_labels=10,
             seeds=3,
             target_epochs=10,
             min_target_steps=100,
@@ -525,6 +531,7 @@ PROFILES: dict[str, Settings] = {
             source_per_class=3000,
             source_epochs=15,
             labels_per_class=(1, 3, 10, 30, 100, 300, 1000, 3000),
+            few_labels=10,
             seeds=5,
             target_epochs=10,
             min_target_steps=200,

@@ -193,6 +193,7 @@ def test_plot_history_accuracy_range_sets_only_the_accuracy_panels():
     accuracy_axis, loss_axis = plot_history(history, accuracy_range=(0, 1)).axes
     assert accuracy_axis.get_ylim() == (0, 1) and loss_axis.get_ylim() != (0, 1)
     assert (accuracy_axis.get_xlabel(), accuracy_axis.get_ylabel()) == ("epoch", "accuracy")
+    assert list(accuracy_axis.get_xticks()) == [1, 2], "whole-number epoch ticks"
     assert plot_history(history).axes[0].get_ylim() != (0, 1), "default: the range fits the data"
     with pytest.raises(ValueError, match="low < high"):
         plot_history(history, accuracy_range=(1, 0))
@@ -240,3 +241,5 @@ def test_plot_activation_maps_rejects_unknown_layers_and_batches(tiny_cnn):
         plot_activation_maps(tiny_cnn, np.ones((8, 8, 3)), ["block_1"])
     with pytest.raises(ValueError, match=r"expected one image"):
         plot_activation_maps(tiny_cnn, np.ones((2, 8, 8, 3)), ["early"])
+    with pytest.raises(TypeError, match=r"not an array of numbers"):
+        plot_activation_maps(tiny_cnn, "flower.jpg", ["early"])

@@ -160,7 +160,10 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
                          label="fine-tuning starts" if number == 0 else None)
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
-        axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole-number epochs
+        if len(epochs) <= 12:  # whole-number epoch ticks
+            axis.set_xticks(epochs)
+        else:
+            axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         if accuracy_range is not None and "accuracy" in metric:
             axis.set_ylim(low, high)
         axis.set_title(metric)
@@ -604,7 +607,11 @@ def plot_activation_maps(models: Any, image: np.ndarray, layer_names: Sequence[s
     if isinstance(layer_names, (str, bytes)) or not isinstance(layer_names, Sequence) or not layer_names:
         raise TypeError(f"layer_names={layer_names!r} is not a non-empty list of layer names. Fix: e.g. "
                         "layer_names=['block_1_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'].")
-    image = np.asarray(image, dtype="float32")
+    try:
+        image = np.asarray(image, dtype="float32")
+    except (TypeError, ValueError):
+        raise TypeError(f"image={image!r:.40} is not an array of numbers: expected one preprocessed image "
+                        "[H, W, C]. Fix: pass e.g. preprocess_input(images[:1]).") from None
     if image.ndim == 4 and len(image) == 1:
         image = image[0]
     if image.ndim != 3:

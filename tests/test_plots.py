@@ -184,3 +184,62 @@ def test_plot_paired_differences_draws_dots_and_bars_only_where_there_is_an_inte
     plt.close(figure)
     with pytest.raises(ValueError, match="a Verdict for every row"):
         plot_paired_differences({5: [1.0]}, {})
+
+
+# --- plot_history's accuracy_range; first-layer filters and activation maps (notebook 03) -------
+
+def test_plot_history_accuracy_range_sets_only_the_accuracy_panels():
+    history = {"accuracy": [0.4, 0.6], "val_accuracy": [0.3, 0.5], "loss": [1.2, 0.9], "val_loss": [1.3, 1.0]}
+    accuracy_axis, loss_axis = plot_history(history, accuracy_range=(0, 1)).axes
+    assert accuracy_axis.get_ylim() == (0, 1) and loss_axis.get_ylim() != (0, 1)
+    assert (accuracy_axis.get_xlabel(), accuracy_axis.get_ylabel()) == ("epoch", "accuracy")
+    assert list(accuracy_axis.get_xticks()) == [1, 2], "whole-number epoch ticks"
+    assert plot_history(history).axes[0].get_ylim() != (0, 1), "default: the range fits the data"
+    with pytest.raises(ValueError, match="low < high"):
+        plot_history(history, accuracy_range=(1, 0))
+
+
+@pytest.fixture(scope="module")
+def tiny_cnn():
+    import keras
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(6, 3, activation="relu", name="early")(inputs)
+    outputs = keras.layers.Conv2D(5, 3, activation="relu", name="late")(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def test_plot_first_layer_filters_one_tile_per_filter_per_model(tiny_cnn):
+    from tlcourse.plots import plot_first_layer_filters
+    figure = plot_first_layer_filters({"a": tiny_cnn, "b": tiny_cnn}, columns=3)
+    tiles = image_axes(figure)
+    assert len(figure.axes) == 2 * 2 * 3 and len(tiles) == 2 * 6, "6 filters of the first Conv2D, per model"
+    assert tiles[0].images[0].get_array().shape == (3, 3, 3), "an RGB tile of the 3×3 kernel"
+
+
+def test_plot_first_layer_filters_rejects_a_model_without_rgb_convolution():
+    import keras
+    from tlcourse.plots import plot_first_layer_filters
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no Conv2D layer"):
+        plot_first_layer_filters(dense)
+    with pytest.raises(TypeError, match="expected a Keras model"):
+        plot_first_layer_filters({"not a model": "base_model"})
+
+
+def test_plot_activation_maps_rows_per_layer_and_channels(tiny_cnn):
+    from tlcourse.plots import plot_activation_maps
+    figure = plot_activation_maps({"a": tiny_cnn, "b": tiny_cnn}, np.ones((8, 8, 3)), ["early", "late"], channels=2)
+    maps = image_axes(figure)
+    assert len(maps) == 2 * 2 * 2, "2 models × 2 layers × 2 channels"
+    assert len(figure.axes) == len(maps) + 2, "plus one colour bar per model"
+    assert maps[0].images[0].get_array().shape == (6, 6) and maps[2].images[0].get_array().shape == (4, 4)
+
+
+def test_plot_activation_maps_rejects_unknown_layers_and_batches(tiny_cnn):
+    from tlcourse.plots import plot_activation_maps
+    with pytest.raises(ValueError, match=r"has no layer \['block_1'\]"):
+        plot_activation_maps(tiny_cnn, np.ones((8, 8, 3)), ["block_1"])
+    with pytest.raises(ValueError, match=r"expected one image"):
+        plot_activation_maps(tiny_cnn, np.ones((2, 8, 8, 3)), ["early"])
+    with pytest.raises(TypeError, match=r"not an array of numbers"):
+        plot_activation_maps(tiny_cnn, "flower.jpg", ["early"])

@@ -88,7 +88,8 @@ def show_images(images: np.ndarray, labels: Sequence[int], label_names: Sequence
 
 
 def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[int] = (),
-                 metrics: Sequence[str] = ("accuracy", "loss"), title: str = "") -> Figure:
+                 metrics: Sequence[str] = ("accuracy", "loss"), title: str = "",
+                 accuracy_range: tuple[float, float] | None = None) -> Figure:
     """Plot training and validation curves, with a dashed line where each later phase starts.
 
     Args:
@@ -96,10 +97,17 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
         phase_starts: epochs where a new phase starts (e.g. fine-tuning), from ``merge_histories``.
         metrics: which metrics to plot, one panel each (``val_<metric>`` is added when present).
         title: figure title.
+        accuracy_range: the y range of every panel whose metric name holds "accuracy", e.g.
+            ``(0, 1)`` so that two notebooks' curves compare at a glance (default: fit the data).
 
     Raises:
-        ValueError: no metric, a metric with no epochs, validation curves of another length, or a
-            phase start outside the epochs.
+        ValueError: no metric, a metric with no epochs, validation curves of another length, a
+            phase start outside the epochs, or an ``accuracy_range`` that is not (low, high) in 0–1.
+
+    Example:
+        >>> figure = plot_history({"accuracy": [0.4, 0.6], "loss": [1.2, 0.9]}, accuracy_range=(0, 1))
+        >>> [float(limit) for limit in figure.axes[0].get_ylim()], figure.axes[0].get_ylabel()
+        ([0.0, 1.0], 'accuracy')
     """
     history = getattr(history, "history", history)
     if not isinstance(history, Mapping):
@@ -132,6 +140,15 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
     for index, start in enumerate(phase_starts):
         check_int(f"phase_starts[{index}]", start, minimum=1, maximum=epochs_run - 1,
                   fix="use the second result of merge_histories")
+    if accuracy_range is not None:
+        if isinstance(accuracy_range, (str, bytes)) or not isinstance(accuracy_range, Sequence) or len(
+                accuracy_range) != 2:
+            raise TypeError(f"accuracy_range={accuracy_range!r}: expected two numbers (low, high). Fix: e.g. "
+                            "accuracy_range=(0, 1).")
+        low = check_number("accuracy_range[0]", accuracy_range[0], minimum=0, maximum=1, fix="e.g. (0, 1)")
+        high = check_number("accuracy_range[1]", accuracy_range[1], minimum=0, maximum=1, fix="e.g. (0, 1)")
+        if low >= high:
+            raise ValueError(f"accuracy_range={accuracy_range!r}: expected low < high. Fix: e.g. accuracy_range=(0, 1).")
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for axis, metric in zip(axes.flat, metrics):
         epochs = np.arange(1, len(history[metric]) + 1)
@@ -142,6 +159,13 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
             axis.axvline(start + 0.5, color="gray", linestyle=":",
                          label="fine-tuning starts" if number == 0 else None)
         axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        if len(epochs) <= 12:  # whole-number epoch ticks
+            axis.set_xticks(epochs)
+        else:
+            axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+        if accuracy_range is not None and "accuracy" in metric:
+            axis.set_ylim(low, high)
         axis.set_title(metric)
         axis.legend(fontsize=8)
     if title:
@@ -465,4 +489,164 @@ def plot_accuracy_vs_severity(accuracies: Mapping[str, Mapping[str, Sequence[flo
     if title:
         figure.suptitle(title)
     figure.tight_layout()
+    return figure
+
+
+def _conv_layers(model: Any) -> list:
+    """Every ``Conv2D`` inside ``model``, nested models included, in order."""
+    import keras
+
+    found = []
+    for layer in getattr(model, "layers", []):
+        if isinstance(layer, keras.layers.Conv2D):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found.extend(_conv_layers(layer))
+    return found
+
+
+def _check_models(models: object, what: str) -> dict:
+    import keras
+
+    if isinstance(models, keras.Model):
+        models = {models.name: models}
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(f"models={models!r:.60} is a {type(models).__name__}: expected a Keras model or a non-empty "
+                        f"dict {{name: model}}. Fix: e.g. {what}({{'pretrained': base_model, 'random': random_base}}).")
+    for name, model in models.items():
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"models[{name!r}] is a {type(model).__name__}: expected a Keras model, e.g. "
+                            "keras.applications.MobileNetV2(include_top=False, ...).")
+    return dict(models)
+
+
+def plot_first_layer_filters(models: Any, *, max_filters: int = 32, columns: int = 8, title: str = "") -> Figure:
+    """Show the filters of each model's first convolution as small RGB tiles, one block per model.
+
+    Each tile is one filter's kernel (e.g. 3×3 pixels × RGB for MobileNetV2), stretched to 0–1
+    on its own, so its colours and stripes show which colour or edge it responds to. Pretrained
+    filters show smooth colour blobs and oriented edges; random ones show noise. Introduced in
+    notebook 03.
+
+    Args:
+        models: a Keras model or ``{name: model}``; the first ``Conv2D`` found (nested models
+            included) must take 3 input channels (RGB).
+        max_filters: show at most this many filters per model.
+        columns: tiles per row.
+        title: figure title.
+
+    Example:
+        >>> import keras
+        >>> tiny = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3)])
+        >>> len(plot_first_layer_filters({"tiny": tiny}, columns=4).axes)
+        4
+    """
+    max_filters = check_int("max_filters", max_filters, minimum=1, fix="e.g. max_filters=32")
+    columns = check_int("columns", columns, minimum=1, fix="e.g. columns=8")
+    models = _check_models(models, "plot_first_layer_filters")
+    kernels = {}
+    for name, model in models.items():
+        convs = _conv_layers(model)
+        if not convs:
+            raise ValueError(f"models[{name!r}] has no Conv2D layer: expected a convolutional network. Fix: pass a "
+                             "base such as keras.applications.MobileNetV2(include_top=False, ...).")
+        kernel = np.asarray(convs[0].kernel)
+        if kernel.ndim != 4 or kernel.shape[2] != 3:
+            raise ValueError(f"the first Conv2D of models[{name!r}], {convs[0].name!r}, has a kernel of shape "
+                             f"{kernel.shape}: expected [height, width, 3, filters] (RGB input). Fix: pass a model "
+                             "whose first convolution sees the RGB image.")
+        kernels[name] = kernel[..., :max_filters]
+    shown = max(kernel.shape[-1] for kernel in kernels.values())
+    rows = int(np.ceil(shown / columns))
+    figure = plt.figure(figsize=(1.1 * columns, (1.1 * rows + 0.4) * len(kernels)), layout="constrained")
+    for subfigure, (name, kernel) in zip(np.atleast_1d(figure.subfigures(len(kernels), 1)), kernels.items()):
+        axes = subfigure.subplots(rows, columns, squeeze=False)
+        for index, axis in enumerate(axes.flat):
+            axis.axis("off")
+            if index < kernel.shape[-1]:
+                tile = kernel[..., index]
+                span = float(tile.max() - tile.min()) or 1.0
+                axis.imshow((tile - tile.min()) / span, interpolation="nearest")
+        subfigure.suptitle(f"{name}: {kernel.shape[-1]} filters of {kernel.shape[0]}×{kernel.shape[1]} px × RGB")
+    if title:
+        figure.suptitle(title, fontweight="bold")
+    return figure
+
+
+def plot_activation_maps(models: Any, image: np.ndarray, layer_names: Sequence[str], *, channels: int = 4,
+                         title: str = "") -> Figure:
+    """Show what a few layers of each model compute for one image: the most active channels' maps.
+
+    One block per model (side by side), one row per layer (e.g. an early, a middle and a late
+    layer), ``channels`` maps per row: the channels with the highest mean activation for this
+    image, each scaled to its own maximum (colour bar: 0 = silent, 1 = that map's peak). Early
+    maps keep the image's outline (edges, colours); late ones are coarse (parts, textures).
+    Introduced in notebook 03.
+
+    Args:
+        models: a functional Keras model or ``{name: model}`` (e.g. a pretrained and a random base
+            of the same architecture); every one must have every layer of ``layer_names``.
+        image: one image ``[H, W, C]`` (or ``[1, H, W, C]``), already preprocessed the way the
+            models expect (e.g. ``mobilenet_v2.preprocess_input``).
+        layer_names: the layers to show, e.g. ``["block_1_expand_relu", "block_6_expand_relu",
+            "block_13_expand_relu"]``.
+        channels: maps per layer.
+        title: figure title.
+
+    Example:
+        >>> import keras
+        >>> inputs = keras.Input((8, 8, 3))
+        >>> tiny = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(inputs))
+        >>> len(plot_activation_maps(tiny, np.zeros((8, 8, 3)), ["conv"], channels=2).axes)  # 2 maps + colour bar
+        3
+    """
+    import keras
+
+    channels = check_int("channels", channels, minimum=1, fix="e.g. channels=4")
+    models = _check_models(models, "plot_activation_maps")
+    if isinstance(layer_names, (str, bytes)) or not isinstance(layer_names, Sequence) or not layer_names:
+        raise TypeError(f"layer_names={layer_names!r} is not a non-empty list of layer names. Fix: e.g. "
+                        "layer_names=['block_1_expand_relu', 'block_6_expand_relu', 'block_13_expand_relu'].")
+    try:
+        image = np.asarray(image, dtype="float32")
+    except (TypeError, ValueError):
+        raise TypeError(f"image={image!r:.40} is not an array of numbers: expected one preprocessed image "
+                        "[H, W, C]. Fix: pass e.g. preprocess_input(images[:1]).") from None
+    if image.ndim == 4 and len(image) == 1:
+        image = image[0]
+    if image.ndim != 3:
+        raise ValueError(f"image has shape {image.shape}: expected one image [H, W, C] (or [1, H, W, C]). "
+                         "Fix: pass e.g. preprocess_input(images[:1]).")
+    maps = {}
+    for name, model in models.items():
+        names = [layer.name for layer in model.layers]
+        missing = [layer for layer in layer_names if layer not in names]
+        if missing:
+            raise ValueError(f"models[{name!r}] has no layer {missing}: expected names from its summary(), e.g. "
+                             f"{names[1:4]}. Fix: pass layer_names that every model has.")
+        inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+        probe = keras.Model(inputs, [model.get_layer(layer).output for layer in layer_names])
+        outputs = probe(image[None], training=False)
+        maps[name] = [np.asarray(output)[0] for output in (outputs if isinstance(outputs, (list, tuple)) else [outputs])]
+    figure = plt.figure(figsize=(1.7 * channels * len(maps) + 0.8, 1.8 * len(layer_names) + 0.5),
+                        layout="constrained")
+    for subfigure, (name, per_layer) in zip(np.atleast_1d(figure.subfigures(1, len(maps))), maps.items()):
+        axes = subfigure.subplots(len(layer_names), channels, squeeze=False)
+        for row, (layer, activation) in enumerate(zip(layer_names, per_layer)):
+            strongest = np.argsort(activation.mean(axis=(0, 1)))[::-1][:channels]
+            for column, axis in enumerate(axes[row]):
+                axis.set_xticks([])
+                axis.set_yticks([])
+                if column >= len(strongest):
+                    axis.axis("off")
+                    continue
+                feature_map = activation[..., strongest[column]]
+                peak = float(np.max(np.abs(feature_map))) or 1.0
+                shown = axis.imshow(np.abs(feature_map) / peak, cmap="viridis", vmin=0, vmax=1)
+            height, width, depth = activation.shape
+            axes[row, 0].set_ylabel(f"{layer}\n{height}×{width}×{depth}", fontsize=7)
+        subfigure.colorbar(shown, ax=axes, shrink=0.6, label="|activation| / map's peak")
+        subfigure.suptitle(name)
+    if title:
+        figure.suptitle(title, fontweight="bold")
     return figure

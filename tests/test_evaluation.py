@@ -254,7 +254,7 @@ def test_plot_grad_cam_two_rows_titles_and_checks():
     heatmaps = np.random.default_rng(0).uniform(0, 1, (3, 2, 2)).astype("float32")
     figure = plot_grad_cam(images, heatmaps, labels=[0, 1, 2], predictions=[0, 2, 2],
                            label_names=["a", "b", "c"])
-    assert len(figure.axes) == 6
+    assert len(figure.axes) == 7  # 3 images, 3 overlays, 1 colorbar
     assert figure.axes[1].get_title() == "b\n→ c" and figure.axes[1].title.get_color() == "red"
     assert len(figure.axes[3].images) == 2  # image + heatmap overlay
     with pytest.raises(ValueError, match="one per image"):

@@ -107,3 +107,16 @@ def test_no_retired_rule_and_estimates_are_marked(name):
 def test_comparisons_use_the_one_rule(name):
     text = "\n".join(source for _, source, _ in _cells(name))
     assert STATS_CALL.search(text), f"{name} compares without tlcourse.stats (compare_seeds / compare_predictions)"
+
+
+def test_check_threshold_accepts_every_threshold_that_meets_the_target_on_validation():
+    """A threshold self-check (notebook 13): any threshold reaching the target passes, a higher one fails."""
+    from tlcourse.exercises import DecisionNotSupported, check_threshold
+    labels, scores = [1, 1, 1, 1, 0, 0, 0], [0.9, 0.8, 0.6, 0.3, 0.7, 0.2, 0.1]
+    reason = "it flags every pneumonia in validation"
+    for threshold in (0.3, 0.25, 0.0):  # all meet sensitivity 1.0; 0.3 is the highest that does
+        assert "the highest threshold meeting the target, 0.3" in check_threshold(threshold, labels, scores, 1.0, reason)
+    with pytest.raises(DecisionNotSupported, match="3/4 = 75.0 %"):
+        check_threshold(0.5, labels, scores, 1.0, reason)
+    with pytest.raises(ValueError, match="no example of the positive class"):
+        check_threshold(0.5, [0, 0], [0.1, 0.2], 0.9, reason)

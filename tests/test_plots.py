@@ -243,3 +243,23 @@ def test_plot_activation_maps_rejects_unknown_layers_and_batches(tiny_cnn):
         plot_activation_maps(tiny_cnn, np.ones((2, 8, 8, 3)), ["early"])
     with pytest.raises(TypeError, match=r"not an array of numbers"):
         plot_activation_maps(tiny_cnn, "flower.jpg", ["early"])
+
+
+# --- colorbars on heat maps (issue 17: plots read at a glance) ----------------------------------
+
+def test_plot_confusion_matrix_has_a_labelled_colorbar():
+    figure = plot_confusion_matrix([0, 1, 2], [0, 1, 1], NAMES)
+    assert len(figure.axes) == 2, "the matrix and its colorbar"
+    assert figure.axes[1].get_ylabel() == "share of the true class"
+    assert plot_confusion_matrix([0, 1], [0, 0], NAMES, normalize=None).axes[1].get_ylabel() == "examples"
+    plt.close("all")
+
+
+def test_plot_grad_cam_colorbar_spans_zero_to_one():
+    from tlcourse.plots import plot_grad_cam
+    images = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    figure = plot_grad_cam(images, np.full((2, 2, 2), 0.5, dtype="float32"))
+    colorbar_axis = figure.axes[-1]
+    assert "evidence" in colorbar_axis.get_ylabel()
+    assert colorbar_axis.get_ylim() == (0.0, 1.0), "the colours read on the fixed 0–1 scale of the heatmaps"
+    plt.close(figure)

@@ -14,6 +14,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from tlcourse.checks import check_text
 from tlcourse.stats import _scores, compare_seeds
 
@@ -102,5 +104,71 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
                 f"{100 * means[best]:.1f} %: {verdict.text}. Fix: choose {best!r}, or an option within noise of it "
                 "(run more seeds to tell close options apart).")
         line = f"✓ {what} {_shown(choice)}: within noise of the best, {_shown(best)} ({verdict.text}); reason noted."
+    print(line)
+    return line
+
+
+def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[float], target: float, reason: str, *,
+                    positive: int = 1, what: str = "threshold") -> str:
+    """Check a screening threshold chosen on validation: every threshold that meets the target passes.
+
+    A threshold is no higher-is-better option (``check_decision`` does not fit): many thresholds can
+    meet a sensitivity target, and which one a clinic prefers is its call. The check flags every
+    example whose score is ≥ ``threshold`` and passes when the share of positive examples flagged
+    (the sensitivity) reaches ``target``. It prints the specificity the threshold keeps and, for
+    comparison, the highest threshold that still meets the target (the one that keeps the most
+    specificity). The scores are the learner's own validation scores, so training noise never fails
+    a correct answer.
+
+    Args:
+        threshold: flag an example when its score is ≥ this.
+        labels: the true class index of each validation example.
+        scores: each example's score for the positive class, e.g. P(pneumonia).
+        target: the sensitivity to reach, in (0, 1].
+        reason: why, in one sentence (at least five words).
+        positive: the index of the positive class in ``labels``.
+        what: what is chosen, for the message.
+
+    Example:
+        >>> _ = check_threshold(0.3, [0, 1, 1, 0], [0.1, 0.9, 0.4, 0.35], 1.0,
+        ...                     "it finds every positive and still passes one negative")
+        ✓ threshold 0.3: sensitivity 2/2 = 100.0 % ≥ 100 % on validation, specificity 50.0 %; the highest threshold meeting the target, 0.4, keeps 100.0 %; reason noted.
+
+    Raises:
+        DecisionNotSupported: the threshold misses the target on validation.
+        ValueError, TypeError: malformed threshold, labels, scores, target or reason.
+    """
+    from tlcourse.checks import check_number
+
+    what = check_text("what", what)
+    threshold = check_number(what, threshold, fix="e.g. 0.2 (flag when the score is at least this)")
+    target = check_number("target", target, minimum=0, maximum=1, fix="e.g. 0.95 for 95 % sensitivity")
+    labels_array, scores_array = np.asarray(labels), np.asarray(scores, dtype=float)
+    if labels_array.ndim != 1 or labels_array.shape != scores_array.shape or not len(labels_array):
+        raise ValueError(f"labels has shape {labels_array.shape} and scores {scores_array.shape}: expected one label and "
+                         "one score per validation example (the same length, at least one). Fix: pass the validation "
+                         "labels and the positive-class scores of the same examples.")
+    is_positive = labels_array == positive
+    if not is_positive.any():
+        raise ValueError(f"labels holds no example of the positive class {positive!r}: a sensitivity needs at least one. "
+                         "Fix: pass the validation labels, and positive= the index of the class the screen must find.")
+    if not isinstance(reason, str) or len(reason.split()) < MIN_REASON_WORDS:
+        raise ValueError(f"reason={reason!r}: expected one sentence of at least {MIN_REASON_WORDS} words saying why "
+                         f"this {what}. Fix: write the sentence in the reason variable.")
+    flagged = scores_array >= threshold
+    found, positives = int(np.sum(flagged & is_positive)), int(np.sum(is_positive))
+    negatives = int(np.sum(~is_positive))
+    specificity = float(np.mean(~flagged[~is_positive])) if negatives else float("nan")
+    meeting = [value for value in np.unique(scores_array)
+               if np.mean(scores_array[is_positive] >= value) >= target]
+    best = max(meeting)  # the lowest score always meets the target: every example is flagged there
+    best_specificity = float(np.mean(scores_array[~is_positive] < best)) if negatives else float("nan")
+    if found / positives < target:
+        raise DecisionNotSupported(
+            f"{what} {threshold:g} flags {found}/{positives} = {100 * found / positives:.1f} % of the positive validation "
+            f"examples, below the target {100 * target:.0f} %. Fix: lower it — at most {best:g} meets the target.")
+    line = (f"✓ {what} {threshold:g}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:.0f} % on "
+            f"validation, specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {best:g}, keeps "
+            f"{100 * best_specificity:.1f} %; reason noted.")
     print(line)
     return line

@@ -288,6 +288,9 @@ def plot_confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], label_na
         y_true, y_pred, labels=list(range(len(label_names))), display_labels=list(label_names),
         normalize=normalize, ax=axis, colorbar=False, xticks_rotation=45,
         values_format=".2f" if normalize else "d")
+    colorbar_label = {"true": "share of the true class", "pred": "share of the predicted class",
+                      "all": "share of all examples", None: "examples"}[normalize]
+    figure.colorbar(axis.images[0], ax=axis, label=colorbar_label)
     figure.tight_layout()
     return figure
 
@@ -296,6 +299,8 @@ def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[
                   predictions: Sequence[int] | None = None, label_names: Sequence[str] | None = None,
                   alpha: float = 0.4) -> Figure:
     """Show each image next to its Grad-CAM heatmap laid over it (red: strongest evidence).
+
+    A colorbar beside the heatmap row reads the colours: 0 (no evidence) to 1 (the strongest).
 
     The heatmap (a few cells per side) is stretched over the whole image with bilinear
     interpolation, as Grad-CAM figures usually are.
@@ -325,7 +330,8 @@ def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[
         images = images * 255 if images.max() <= 1.0 else images
         images = np.clip(images, 0, 255).astype(np.uint8)
     name = (lambda index: str(label_names[index])) if label_names is not None else str
-    figure, axes = plt.subplots(2, len(images), figsize=(2.2 * len(images), 4.6), squeeze=False)
+    figure, axes = plt.subplots(2, len(images), figsize=(2.2 * len(images) + 0.8, 4.6), squeeze=False,
+                                layout="constrained")
     for index, (image, heatmap) in enumerate(zip(images, heatmaps)):
         height, width = image.shape[:2]
         extent = (0, width, height, 0)
@@ -339,12 +345,14 @@ def plot_grad_cam(images: np.ndarray, heatmaps: np.ndarray, *, labels: Sequence[
         axes[0, index].imshow(image, extent=extent)
         axes[0, index].set_title(title, fontsize=9, color=color)
         axes[1, index].imshow(image, extent=extent)
-        axes[1, index].imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=extent,
-                              interpolation="bilinear")
+        overlay = axes[1, index].imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=extent,
+                                        interpolation="bilinear")
         for axis in axes[:, index]:
             axis.axis("off")
     axes[1, 0].set_title("Grad-CAM", fontsize=9, loc="left")
-    figure.tight_layout()
+    colorbar = figure.colorbar(plt.cm.ScalarMappable(norm=overlay.norm, cmap=overlay.cmap), ax=axes[1, :].tolist(),
+                               shrink=0.9, label="evidence for the\npredicted class")
+    colorbar.set_ticks([0, 0.5, 1])
     return figure
 
 

@@ -150,12 +150,16 @@ class FineTuneSettings:
         bn_demo_batches: batches each case of the BatchNormalization measurement trains on.
         patience: fine-tuning epochs without a better validation accuracy before
             ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
+        choice_layers: the layer counts exercise 2 chooses from on validation (0: only the head
+            learns; 11: the last block; 29: the last three blocks), each a short run of
+            ``ablation_steps`` steps (``None``: one epoch).
     """
 
     ablation_layers: tuple[int | None, ...]
     ablation_steps: int | None
     bn_demo_batches: int
     patience: int
+    choice_layers: tuple[int, ...] = (0, 11, 29)
 
 
 @dataclass(frozen=True)
@@ -432,8 +436,8 @@ PROFILES: dict[str, Settings] = {
         evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
                                       demo_per_class=8, demo_image_size=64, own_epochs=1),
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
-        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
-                                   patience=1),
+        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=1,
+                                   patience=1, choice_layers=(0, 11)),
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5,
                                   seeds=2),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,

@@ -48,7 +48,8 @@ def test_fine_tune_values_fit_mobilenet_v2(name):
     assert len(set(values.ablation_layers)) == len(values.ablation_layers)
     assert all(count is None or 0 <= count <= 154 for count in values.ablation_layers)  # MobileNetV2: 154
     assert values.ablation_steps is None or values.ablation_steps >= 3  # a median needs a few steps
-    assert values.bn_demo_batches >= 1 and values.patience >= 1
+    assert values.patience >= 1
+    assert values.choice_layers and all(0 <= count <= 154 for count in values.choice_layers)
 
 
 def test_quick_and_full_ablations_cover_none_a_few_many_and_all():
@@ -60,7 +61,8 @@ def test_quick_and_full_ablations_cover_none_a_few_many_and_all():
 def test_ablation_layer_counts_land_on_mobilenet_v2_block_boundaries():
     """Each count cuts between blocks: the first unfrozen layer starts a block (or the final conv)."""
     base_model = build_backbone("MobileNetV2", 32, weights=None)
-    counts = {count for profile in PROFILES.values() for count in profile.fine_tune.ablation_layers}
+    counts = {count for profile in PROFILES.values()
+              for count in (*profile.fine_tune.ablation_layers, *profile.fine_tune.choice_layers)}
     for count in sorted(count for count in counts if count):
         first = base_model.layers[len(base_model.layers) - count].name
         assert first.endswith("_expand") or first == "Conv_1", f"{count} layers start at {first}"

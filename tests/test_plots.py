@@ -263,3 +263,23 @@ def test_plot_grad_cam_colorbar_spans_zero_to_one():
     assert "evidence" in colorbar_axis.get_ylabel()
     assert colorbar_axis.get_ylim() == (0.0, 1.0), "the colours read on the fixed 0–1 scale of the heatmaps"
     plt.close(figure)
+
+# --- plot_speed_vs_accuracy (notebook 07) and whole-epoch ticks ----------------------------------
+
+def test_plot_speed_vs_accuracy_labels_each_model_and_rings_the_front():
+    from tlcourse.plots import plot_speed_vs_accuracy
+    figure = plot_speed_vs_accuracy({"fast": 100.0, "slow": 5.0, "unprobed": 50.0}, {"fast": 0.6, "slow": 0.8},
+                                    size_mb={"fast": 9.0, "slow": 95.0}, front=["fast"])
+    axis = figure.axes[0]
+    assert sorted(text.get_text() for text in axis.texts) == ["fast", "slow"], "only models with both numbers"
+    dots, ring = axis.collections
+    assert dots.get_offsets().tolist() == [[100.0, 0.6], [5.0, 0.8]] and ring.get_offsets().tolist() == [[100.0, 0.6]]
+    assert axis.get_xscale() == "log" and "images per second" in axis.get_xlabel()
+    with pytest.raises(ValueError, match="share no model"):
+        plot_speed_vs_accuracy({"a": 1.0}, {"b": 0.5})
+
+
+def test_plot_history_ticks_are_whole_epochs():
+    figure = plot_history({"loss": [1.0, 0.8, 0.5], "val_loss": [1.1, 0.9, 0.7]}, metrics=["loss"], phase_starts=[1])
+    ticks = [tick for tick in figure.axes[0].get_xticks() if 1 <= tick <= 3]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks

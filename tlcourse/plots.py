@@ -12,6 +12,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from tlcourse.checks import check_choice, check_int, check_labels, check_number, check_rows, check_text
@@ -163,7 +164,7 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
         if len(epochs) <= 12:  # whole-number epoch ticks
             axis.set_xticks(epochs)
         else:
-            axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         if accuracy_range is not None and "accuracy" in metric:
             axis.set_ylim(low, high)
         axis.set_title(metric)
@@ -657,4 +658,55 @@ def plot_activation_maps(models: Any, image: np.ndarray, layer_names: Sequence[s
         subfigure.suptitle(name)
     if title:
         figure.suptitle(title, fontweight="bold")
+    return figure
+
+
+def plot_speed_vs_accuracy(speed: Mapping[str, float], accuracy: Mapping[str, float], *,
+                           size_mb: Mapping[str, float] | None = None, front: Sequence[str] = (),
+                           title: str = "") -> Figure:
+    """Scatter each model's speed (images per second, log scale) against its accuracy, one labelled dot each.
+
+    The dot's area grows with ``size_mb`` (the weights' size) when given; the models in ``front``
+    (e.g. those no other model beats on both speed and accuracy) are ringed. Introduced in notebook 07.
+
+    Args:
+        speed: ``{model name: images per second}``, each > 0.
+        accuracy: ``{model name: accuracy 0–1}`` for the same names (only names in both are drawn).
+        size_mb: ``{model name: megabytes}`` for the dot sizes.
+        front: names to ring (and name in the legend).
+        title: figure title.
+
+    Example:
+        >>> figure = plot_speed_vs_accuracy({"a": 100.0, "b": 10.0}, {"a": 0.6, "b": 0.7}, front=["a", "b"])
+        >>> sorted(text.get_text() for text in figure.axes[0].texts)
+        ['a', 'b']
+    """
+    from tlcourse import checks  # here, not at the top: keeps this addition at the end of the file
+
+    names = [name for name in speed if name in accuracy]
+    if not names:
+        raise ValueError(f"speed names {list(speed)} and accuracy names {list(accuracy)} share no model: "
+                         "expected the same model names in both dicts. Fix: key both by model name.")
+    for name in names:
+        checks.check_number(f"speed[{name!r}]", speed[name], minimum=1e-12, fix="images per second are > 0")
+        checks.check_number(f"accuracy[{name!r}]", accuracy[name], minimum=0, maximum=1,
+                            fix="accuracies go from 0 to 1")
+    areas = [40 + 4 * float(size_mb[name]) if size_mb and name in size_mb else 60 for name in names]
+    figure, axis = plt.subplots(figsize=(6.5, 4))
+    axis.scatter([speed[name] for name in names], [accuracy[name] for name in names], s=areas, alpha=0.6,
+                 label="dot area: weights (MB)" if size_mb else None)
+    ringed = [name for name in names if name in front]
+    if ringed:
+        axis.scatter([speed[name] for name in ringed], [accuracy[name] for name in ringed], s=260,
+                     facecolors="none", edgecolors="tab:red", label="not beaten on both")
+    for name in names:
+        axis.annotate(name, (speed[name], accuracy[name]), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    axis.set_xscale("log")
+    axis.set_xlabel("speed on this machine (images per second, log scale)")
+    axis.set_ylabel("validation accuracy")
+    axis.set_ylim(0, 1)
+    axis.set_title(title or "Speed vs accuracy")
+    if size_mb or ringed:
+        axis.legend(fontsize=8, loc="lower left")
+    figure.tight_layout()
     return figure

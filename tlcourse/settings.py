@@ -151,15 +151,17 @@ class FineTuneSettings:
         ablation_layers: how many top layers of the base each ablation run unfreezes; ``None``
             stands for all of them. Every run starts from the same trained head.
         ablation_steps: training steps of each ablation run (``None``: one full epoch).
-        bn_demo_batches: batches each case of the BatchNormalization measurement trains on.
         patience: fine-tuning epochs without a better validation accuracy before
             ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
+        choice_layers: the layer counts exercise 2 chooses from on validation (0: only the head
+            learns; 11: the last block; 29: the last three blocks), each a short run of
+            ``ablation_steps`` steps (``None``: one epoch).
     """
 
     ablation_layers: tuple[int | None, ...]
     ablation_steps: int | None
-    bn_demo_batches: int
     patience: int
+    choice_layers: tuple[int, ...] = (0, 11, 29)
 
 
 @dataclass(frozen=True)
@@ -437,8 +439,8 @@ PROFILES: dict[str, Settings] = {
         evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
                                       demo_per_class=8, demo_image_size=64, own_epochs=1),
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
-        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None, bn_demo_batches=2,
-                                   patience=1),
+        fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None,
+                                   patience=1, choice_layers=(0, 11)),
         robotics=RoboticsSettings(examples=None, image_size=64, epochs=1, detector_preset="dfine_nano_coco", latency_runs=5,
                                   seeds=2),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=2,
@@ -496,7 +498,7 @@ PROFILES: dict[str, Settings] = {
                                       demo_per_class=30, demo_image_size=128, own_epochs=5),
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
-                                   bn_demo_batches=2, patience=2),
+                                   patience=2),
         robotics=RoboticsSettings(examples=500, image_size=160, epochs=3, detector_preset="dfine_nano_coco", latency_runs=20,
                                   seeds=2),  # 3 seeds: 5.8 min offline, over the 5-min budget
         healthcare=HealthcareSettings(examples_per_class=40, unfreeze_layers=56, head_epochs=20,
@@ -555,7 +557,7 @@ PROFILES: dict[str, Settings] = {
         generalization=GeneralizationSettings(epochs=30, severities=(1, 2, 3, 4, 5),
                                               exercise_epochs=10),
         fine_tune=FineTuneSettings(ablation_layers=(0, 11, 29, 56, 100, None), ablation_steps=None,
-                                   bn_demo_batches=2, patience=3),
+                                   patience=3),
         robotics=RoboticsSettings(examples=None, image_size=224, epochs=10, detector_preset="dfine_nano_coco", latency_runs=50,
                                   seeds=3),
         healthcare=HealthcareSettings(examples_per_class=None, unfreeze_layers=56, head_epochs=20,

@@ -447,10 +447,10 @@ PROFILES: dict[str, Settings] = {
         speech=SpeechSettings(dataset="spoken_digit", source_rate=8_000, num_classes=10, clips=60, frames=100,
                               encoder_preset=None, epochs=2,
                               clips_per_class=(1,), min_steps=3, seeds=3),
-        limits=LimitsSettings(source_per_class=100, source_epochs=2, memorised_per_class=20, memorised_epochs=5,
-                            few_labels=10, labels_per_class=(10,), seeds=2, target_epochs=5, min_target_steps=10,
+        limits=LimitsSettings(source_per_class=100, source_epochs=3, memorised_per_class=20, memorised_epochs=10,
+                            few_labels=10, labels_per_class=(10,), seeds=2, target_epochs=5, min_target_steps=20,
                             test_per_class=30, digits_labels_per_class=(5,), digits_seeds=2,
-                            digits_source_epochs=5, digits_epochs=5, digits_min_steps=10),
+                            digits_source_epochs=5, digits_epochs=5, digits_min_steps=20),
     ),
     "quick": Settings(
         name="quick",

@@ -1,5 +1,6 @@
 """Tests of tlcourse.text (notebook 10): IMDB loading under mock data, the offline BERT and GPT-2 stand-ins, prompts."""
 
+import numpy as np
 import pytest
 
 import tlcourse
@@ -124,3 +125,24 @@ def test_pack_prompts_keeps_the_end_of_a_long_prompt():
     assert inputs["token_ids"][1, 2:].tolist() == [tokenizer.pad_token_id] * 7
     with pytest.raises(ValueError, match="empty"):
         pack_prompts(tokenizer, [], 9)
+
+
+def test_decoder_review_vectors_pool_the_mean_and_the_last_real_token():
+    pytest.importorskip("keras_hub")
+    import keras_hub
+
+    from tlcourse.text import decoder_review_vectors, pooling_columns
+
+    backbone, tokenizer = stand_in_gpt2(SMOKE, "gpt2_base_en")
+    inputs = keras_hub.models.GPT2Preprocessor(tokenizer, sequence_length=12)(["a long review here", "ok"])
+    sequence = np.asarray(backbone(inputs))
+    vectors = np.asarray(decoder_review_vectors(backbone)(inputs))
+    columns = pooling_columns(backbone.hidden_dim)
+    mask = np.asarray(inputs["padding_mask"]).astype(bool)
+    for row in range(2):  # the mean over real tokens only, and the last real token's vector
+        np.testing.assert_allclose(vectors[row, columns["mean"]], sequence[row, mask[row]].mean(axis=0), atol=1e-5)
+        np.testing.assert_allclose(vectors[row, columns["last"]], sequence[row, mask[row].sum() - 1], atol=1e-5)
+    with pytest.raises(TypeError, match="decoder backbone"):
+        decoder_review_vectors(tokenizer)
+    with pytest.raises(ValueError):
+        pooling_columns(0)

@@ -277,7 +277,7 @@ def train_shapes_recipe(method: str, source_base: keras.Model, *, x_train: np.nd
         seed: seed of the new weights and of the shuffling.
         batch_size: images per step.
         input_scale: a ``Rescaling(input_scale)`` layer in front of the network (1: none;
-            ``1 / 255``: preprocessing twice, section 4a's pitfall). The model still takes 0–255.
+            ``1 / 255``: preprocessing twice, section 3's pitfall). The model still takes 0–255.
 
     Example:
         >>> data = make_target_data(2, seed=0, test_per_class=1)
@@ -611,7 +611,7 @@ def transfer_outcome(verdict: stats.Verdict) -> str:
 def text_record_lines(record: Mapping[str, Any] | None, profile: str) -> list[str]:
     """Read notebook 10's record (text: fine-tuned BERT vs scratch) with the same rule, if it exists.
 
-    An optional extra for notebook 14's section 3: in a fresh runtime (a new Colab session) the
+    An optional deep dive of notebook 14 (plenty of labels): in a fresh runtime (a new Colab session) the
     record does not exist, and the lines say so and how to get it — the section's own comparison
     is the shapes one, computed in place. With a record, every budget's fine-tuned and scratch
     validation accuracies per seed (notebook 10 chooses on validation and keeps its test set for one

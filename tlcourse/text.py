@@ -195,7 +195,7 @@ def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int
     tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, lowercase=True)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(tokenizer, sequence_length=sequence_length)
     backbone = keras_hub.models.BertBackbone(vocabulary_size=size.pop("vocabulary_size", len(vocabulary)),
-                                             max_sequence_length=max(sequence_length, 16), **size)
+                                             max_sequence_length=512, **size)  # BERT's presets: any sequence_length up to 512
     return keras_hub.models.BertTextClassifier(backbone=backbone, preprocessor=preprocessor,
                                                num_classes=num_classes)
 
@@ -358,3 +358,107 @@ def pack_prompts(tokenizer: Any, prompts: Any, sequence_length: int) -> tuple[di
         ids = ids[-sequence_length:]
         token_ids[row, :len(ids)], padding_mask[row, :len(ids)] = ids, 1
     return {"token_ids": token_ids, "padding_mask": padding_mask}, cut
+
+
+# --- GPT-2 as a frozen feature extractor (notebook 10) ------------------------------------------
+
+POOLINGS = ("mean", "last")
+"""The two review vectors ``decoder_review_vectors`` returns side by side, in column order."""
+
+
+def decoder_review_vectors(backbone: Any) -> Any:
+    """Wrap a frozen decoder (e.g. ``GPT2Backbone``) so that it returns two vectors per review.
+
+    One forward pass gives one vector per token; the model returned concatenates two poolings
+    of them (``POOLINGS``): the **mean** over the real tokens (``padding_mask`` keeps the
+    padding out) and the vector of the **last** real token. ``GPT2Preprocessor`` pads on the
+    right and ends every review with ``<|endoftext|>``, so the last real token sits at index
+    ``sum(padding_mask) - 1`` and, attention being causal, is the only one that has read the
+    whole review. Introduced in notebook 10; ``pooling_columns`` says which columns hold which.
+
+    Args:
+        backbone: a KerasHub decoder backbone taking ``{"token_ids", "padding_mask"}`` and
+            returning ``(batch, tokens, hidden_dim)``.
+
+    Returns:
+        a ``keras.Model`` from ``{"token_ids", "padding_mask"}`` to ``(batch, 2 * hidden_dim)``.
+
+    Example:
+        >>> backbone, tokenizer = stand_in_gpt2(tlcourse.get_settings("smoke"), "gpt2_base_en")  # doctest: +SKIP
+        >>> decoder_review_vectors(backbone).output.shape  # doctest: +SKIP
+        (None, 64)
+    """
+    import keras
+
+    if not isinstance(backbone, keras.Model) or not hasattr(backbone, "hidden_dim"):
+        raise TypeError(f"backbone={backbone!r}: expected a KerasHub decoder backbone with a hidden_dim, e.g. "
+                        "keras_hub.models.GPT2Backbone.from_preset('gpt2_base_en'). Fix: pass the backbone, "
+                        "not the tokenizer or a task model.")
+    ops = keras.ops
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
+    sequence = backbone({"token_ids": token_ids, "padding_mask": padding_mask})  # (batch, tokens, hidden)
+    real = ops.expand_dims(ops.cast(padding_mask, sequence.dtype), -1)  # 1 for real tokens, 0 for padding
+    mean = ops.sum(sequence * real, axis=1) / ops.maximum(ops.sum(real, axis=1), 1)
+    last_index = ops.sum(padding_mask, axis=1) - 1  # right padding: the last real token
+    last = ops.take_along_axis(sequence, ops.reshape(last_index, (-1, 1, 1)), axis=1)[:, 0]
+    return keras.Model({"token_ids": token_ids, "padding_mask": padding_mask},
+                       ops.concatenate([mean, last], axis=-1), name="decoder_mean_and_last")
+
+
+def pooling_columns(hidden_dim: int) -> dict[str, slice]:
+    """Columns of ``decoder_review_vectors``' output that hold each pooling.
+
+    Example:
+        >>> pooling_columns(4)
+        {'mean': slice(0, 4, None), 'last': slice(4, 8, None)}
+    """
+    hidden_dim = check_int("hidden_dim", hidden_dim, minimum=1, fix="pass backbone.hidden_dim, e.g. 768")
+    return {name: slice(index * hidden_dim, (index + 1) * hidden_dim) for index, name in enumerate(POOLINGS)}
+
+
+def cached_review_vectors(features_model: Any, preprocessor: Any, texts: Any, *, split: str, settings: Settings,
+                          preset: str, sequence_length: int, batch_size: int = 32) -> np.ndarray:
+    """Run ``features_model`` once over ``texts`` and cache the result on disk; a rerun reads it back.
+
+    A thin layer over ``tlcourse.features.extract_features`` (notebook 03) for text: the reviews
+    go through ``preprocessor`` (e.g. ``GPT2Preprocessor``) in batches of ``batch_size``. The
+    cache key names everything the vectors depend on: profile, split, preset, sequence length,
+    a hash of the reviews and a fingerprint of the model's weights. Prints one line.
+
+    Args:
+        features_model: e.g. ``decoder_review_vectors(backbone)``.
+        preprocessor: turns a batch of strings into the model's inputs.
+        texts: the reviews (strings).
+        split: ``"train"``, ``"val"`` or ``"test"`` (part of the key and of the printed line).
+        settings: what ``tlcourse.setup()`` returned.
+        preset, sequence_length: the preset and the preprocessor's length (part of the key).
+        batch_size: reviews per forward pass.
+
+    Returns:
+        ``(len(texts), features)`` float array.
+
+    Example:
+        >>> vectors = cached_review_vectors(model, preprocessor, ["good", "bad"], split="val",
+        ...                                 settings=settings, preset="gpt2_base_en", sequence_length=32)  # doctest: +SKIP
+    """
+    import hashlib
+
+    import tensorflow as tf
+
+    from tlcourse.features import extract_features, weights_fingerprint
+
+    _check_settings(settings)
+    texts = _strings("texts", texts)
+    if not texts:
+        raise ValueError("texts is empty: expected at least one review. Fix: pass e.g. splits.val_texts.")
+    check_text("split", split, fix='name the split, e.g. "train"')
+    check_int("batch_size", batch_size, minimum=1, fix="use e.g. 32")
+    ds = tf.data.Dataset.from_tensor_slices((texts, np.zeros(len(texts), "int32"))).batch(batch_size)
+    key = {"profile": settings.name, "mock_data": settings.mock_data, "dataset": "imdb_reviews", "split": split,
+           "backbone": preset, "sequence_length": sequence_length,
+           "reviews": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
+           "weights": weights_fingerprint(features_model)}
+    cached = extract_features(features_model, ds, preprocess_input=preprocessor, key=key)
+    print(f"{split}: {cached.features.shape} features, {cached.seconds:.0f} s ({cached.source})")
+    return cached.features

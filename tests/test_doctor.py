@@ -256,3 +256,13 @@ def test_the_short_report_lists_only_the_problems_and_counts_the_rest(caches):
     assert not any(f"✓ {check.name}:" in short for check in passed)
     assert f"✓ {len(passed)} of {len(checks)} checks passed" in short
     assert "✗ network" in short and "fix: check the connection" in short and "problem(s)" in short
+
+
+def test_format_report_counts_a_generator_of_checks_and_refuses_other_things():
+    """A generator was used up by the first pass: the count then failed with a raw TypeError."""
+    checks = [doctor.Check("a", True, "fine"), doctor.Check("b", False, "bad", "do x")]
+    assert doctor.format_report(iter(checks), short=True) == doctor.format_report(checks, short=True)
+    assert doctor.format_report(iter(checks)).endswith("1 problem(s) for this profile.")
+    for wrong in (checks[0], None, ["x"]):
+        with pytest.raises(TypeError, match="expected"):
+            doctor.format_report(wrong)

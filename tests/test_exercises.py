@@ -8,10 +8,11 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tlcourse.course import COURSE_MAP
-from tlcourse.exercises import DecisionNotSupported, check_decision
+from tlcourse.exercises import DecisionNotSupported, check_decision, check_threshold
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 REASON = "it scored best on validation over the seeds"
@@ -116,3 +117,29 @@ def test_most_exercises_make_the_learner_decide():
     without = sorted({e["lesson"].filename for e in exercises if e["lesson"].number > 0}
                      - {e["lesson"].filename for e in decisions})
     assert not without, f"these lessons have no decision exercise: {without}"
+
+
+def test_check_decision_pairs_seed_dicts_by_seed_not_by_position():
+    """Mechanics: {seed: score} dicts in different orders are paired by seed; other seeds are refused."""
+    scores = {"a": {0: 0.70, 1: 0.90, 2: 0.71}, "b": {2: 0.72, 1: 0.92, 0: 0.70}}
+    by_seed = {"a": [0.70, 0.90, 0.71], "b": [0.70, 0.92, 0.72]}
+    reason = "it ties the best option on validation"
+    assert check_decision("a", scores, reason) == check_decision("a", by_seed, reason)
+    with pytest.raises(ValueError, match="different seeds"):
+        check_decision("a", {"a": {0: 0.7, 1: 0.9}, "b": {5: 0.7, 6: 0.9}}, reason)
+    assert "best" in check_decision("a", {"a": np.float32(0.7), "b": np.float32(0.6)}, reason)
+    with pytest.raises(ValueError, match="not one of the options"):
+        check_decision([1e-3], {1e-3: 0.7, 1e-4: 0.6}, reason)
+
+
+def test_check_threshold_refuses_nan_scores_a_zero_target_and_names_the_column_fix():
+    reason = "it finds every positive on validation"
+    with pytest.raises(ValueError, match="NaN"):
+        check_threshold(0.3, [0, 1, 1, 0], [0.1, np.nan, 0.4, 0.35], 0.5, reason)
+    with pytest.raises(ValueError, match="target=0"):
+        check_threshold(0.99, [0, 1, 1, 0], [0.1, 0.9, 0.4, 0.35], 0, reason)
+    with pytest.raises(ValueError, match=r"probabilities\[:, positive\]"):
+        check_threshold(0.3, [0, 1], [[0.9, 0.1], [0.2, 0.8]], 1.0, reason)
+    with pytest.raises(TypeError, match="holds no numbers"):
+        check_threshold(0.3, [0, 1], ["low", "high"], 1.0, reason)
+    assert "no negative example" in check_threshold(0.3, [1, 1], [0.9, 0.4], 1.0, reason)

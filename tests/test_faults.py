@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import signal
 import subprocess
 import sys
@@ -136,3 +137,15 @@ def test_write_atomically_writes_through_a_symbolic_link(tmp_path):
     link.symlink_to(shared)
     assert write_atomically(link, b"new") == link
     assert link.is_symlink() and shared.read_text() == "new"
+
+
+def test_write_atomically_keeps_the_permissions_of_the_file_it_replaces(tmp_path):
+    """A private (0600) or read-only (0444) file became 0644 after a write."""
+    from tlcourse.files import write_atomically
+
+    for mode in (0o600, 0o444):
+        target = tmp_path / f"record-{mode:o}.json"
+        target.write_text("old")
+        os.chmod(target, mode)
+        write_atomically(target, b"new")
+        assert target.read_bytes() == b"new" and stat.S_IMODE(os.stat(target).st_mode) == mode

@@ -318,3 +318,24 @@ def test_grayscale_images_or_one_hot_labels_are_refused_with_the_fix():
     one_hot = tf.data.Dataset.from_tensor_slices((np.zeros((4, 8, 8, 3), "float32"), np.eye(4, dtype="float32"))).batch(2)
     with pytest.raises(ValueError, match="one-hot.*argmax"):
         extract_features(base, one_hot)
+
+
+def test_extract_features_refuses_wrong_pixels_and_labels_and_casts_uint8():
+    """0–1 images, images preprocessed twice and 1.5 labels gave features silently; uint8 a raw TF error."""
+    base = tiny_base()
+    images = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 3)).astype("float32")
+    preprocess = keras.applications.mobilenet_v2.preprocess_input
+    for pixels, fragment in [(images / 255, "0–255"), (preprocess(images.copy()), "negative")]:
+        ds = tf.data.Dataset.from_tensor_slices((pixels, [0, 1, 0, 1])).batch(2)
+        with pytest.raises(ValueError, match=fragment):
+            extract_features(base, ds, preprocess_input=preprocess, progress=False)
+    ds = tf.data.Dataset.from_tensor_slices((images, [0.0, 1.5, 0.0, 1.0])).batch(2)
+    with pytest.raises(ValueError, match="non-whole"):
+        extract_features(base, ds, progress=False)
+    as_uint8 = tf.data.Dataset.from_tensor_slices((images.astype("uint8"), [0, 1, 0, 1])).batch(2)
+    as_float = tf.data.Dataset.from_tensor_slices((images.astype("uint8").astype("float32"), [0, 1, 0, 1])).batch(2)
+    np.testing.assert_allclose(extract_features(base, as_uint8, preprocess_input=preprocess, progress=False).features,
+                               extract_features(base, as_float, preprocess_input=preprocess, progress=False).features)
+    unbuilt = keras.Sequential([layers.Conv2D(2, 3)])
+    with pytest.raises(ValueError, match="not built"):
+        extract_features(unbuilt, as_float, progress=False)

@@ -345,3 +345,18 @@ def test_every_profile_gives_notebook_01_a_verdict_and_a_sweep_budget_for_its_ma
     assert lab_settings.seeds >= 2, "stats.compare_seeds gives no verdict from one seed"
     assert lab_settings.few_labels in lab_settings.labels_per_class, (
         "notebook 01's deep dives read the main budget from the sweep: few_labels must be one of labels_per_class")
+
+
+def test_run_sweep_refuses_bad_validation_labels_and_pixels_before_training():
+    """Labels out of range raised a raw TensorFlow error mid-sweep; 0.5 labels or 0–1 images scored silently."""
+    base = lab.build_base(32)
+    x_val, y_val = lab.make_validation_data(1)
+    for pair, error, fragment in [((x_val, y_val + 10), ValueError, "outside 0…5"),
+                                  ((x_val, y_val + 0.5), TypeError, "float64"),
+                                  ((x_val / 255, y_val), ValueError, "0–255"),
+                                  ((np.full(x_val.shape, np.nan), y_val), ValueError, "NaN")]:
+        with pytest.raises(error, match=fragment):
+            lab.run_sweep(base, [1], [0], steps=1, methods=["frozen"], validation=pair, verbose=False)
+    from tlcourse.stats import TestSet
+    with pytest.raises(TypeError, match=r"\.read"):
+        lab.run_sweep(base, [1], [0], steps=1, methods=["frozen"], test=TestSet(lab.make_test_data(1)), verbose=False)

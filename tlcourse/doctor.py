@@ -13,7 +13,7 @@ import shutil
 import socket
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -288,6 +288,14 @@ def format_report(checks: Sequence[Check], *, short: bool = False) -> str:
 
     ``short=True`` lists only what is not ready (each with its fix) and one line counting the rest.
     """
+    if isinstance(checks, Check) or not isinstance(checks, Iterable) or isinstance(checks, (str, bytes)):
+        raise TypeError(f"checks={checks!r:.60} is a {type(checks).__name__}: expected a list of Check, as report() "
+                        "returns. Fix: format_report(report()).")
+    checks = list(checks)  # a generator would be used up by the first pass and the count would say "Ready."
+    for index, check in enumerate(checks):
+        if not isinstance(check, Check):
+            raise TypeError(f"checks[{index}]={check!r:.60} is a {type(check).__name__}: expected a Check. Fix: "
+                            "format_report(report()).")
     lines = []
     for check in checks:
         if short and check.ok:

@@ -10,6 +10,7 @@ fails a correct answer: whatever the runs gave, the best of them (or a tie with 
 
 from __future__ import annotations
 
+import numbers
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -40,15 +41,24 @@ def _per_option(validation_scores: Any) -> dict[Any, list[float]]:
         raise ValueError(f"validation_scores has one option, {list(validation_scores)!r}: expected at least two "
                          "(a decision chooses between options). Fix: measure every option on validation.")
     per_option: dict[Any, list[float]] = {}
+    seeds: dict[Any, list] = {}
     for option, scores in validation_scores.items():
-        if isinstance(scores, (int, float)) and not isinstance(scores, bool):
+        if isinstance(scores, numbers.Real) and not isinstance(scores, (bool, np.bool_)):  # NumPy floats too
             scores = [scores]
         checked = _scores(f"validation_scores[{option!r}]", scores)
-        values = list(checked.values()) if isinstance(checked, dict) else checked
+        if isinstance(checked, dict):  # {seed: score}: pair the options by seed, not by position
+            seeds[option] = sorted(checked, key=repr)
+            values = [checked[seed] for seed in seeds[option]]
+        else:
+            values = checked
         if not values:
             raise ValueError(f"validation_scores[{option!r}] is empty: expected at least one validation score. "
                              "Fix: run that option at least once.")
         per_option[option] = values
+    if seeds and (len(seeds) != len(per_option) or len({tuple(map(repr, keys)) for keys in seeds.values()}) > 1):
+        raise ValueError(f"the options have different seeds ({ {k: seeds.get(k, '(a list)') for k in per_option} }): "
+                         "expected the same seeds for every option (a comparison is paired by seed). Fix: run every "
+                         "option with the same seeds, all as {seed: score} dicts or all as lists in seed order.")
     counts = {len(values) for values in per_option.values()}
     if len(counts) > 1:
         raise ValueError(f"the options have different numbers of scores ({ {k: len(v) for k, v in per_option.items()} }): "
@@ -86,7 +96,11 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
     """
     what = check_text("what", what)
     per_option = _per_option(validation_scores)
-    if choice not in per_option:
+    try:
+        known = choice in per_option
+    except TypeError:  # an unhashable choice, e.g. a list
+        known = False
+    if not known:
         raise ValueError(f"{what}={choice!r} is not one of the options measured: expected one of "
                          f"{list(per_option)}. Fix: choose among the options you scored on validation.")
     if not isinstance(reason, str) or len(reason.split()) < MIN_REASON_WORDS:
@@ -142,12 +156,25 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
 
     what = check_text("what", what)
     threshold = check_number(what, threshold, fix="e.g. 0.2 (flag when the score is at least this)")
-    target = check_number("target", target, minimum=0, maximum=1, fix="e.g. 0.95 for 95 % sensitivity")
-    labels_array, scores_array = np.asarray(labels), np.asarray(scores, dtype=float)
+    target = check_number("target", target, above=0, maximum=1, fix="e.g. 0.95 for 95 % sensitivity")
+    labels_array = np.asarray(labels)
+    try:
+        scores_array = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"scores={scores!r:.60} holds no numbers: expected each example's score for the positive "
+                        "class (0–1). Fix: pass e.g. probabilities[:, positive].") from None
     if labels_array.ndim != 1 or labels_array.shape != scores_array.shape or not len(labels_array):
+        hint = ("; scores looks like one column per class: pass probabilities[:, positive]" if scores_array.ndim == 2
+                and scores_array.shape[1] > 1 else "; flatten them with np.ravel(...)" if scores_array.ndim == 2
+                or labels_array.ndim == 2 and labels_array.shape[1] == 1 else
+                "; labels looks one-hot: pass np.argmax(labels, axis=-1)" if labels_array.ndim == 2 else "")
         raise ValueError(f"labels has shape {labels_array.shape} and scores {scores_array.shape}: expected one label and "
                          "one score per validation example (the same length, at least one). Fix: pass the validation "
-                         "labels and the positive-class scores of the same examples.")
+                         f"labels and the positive-class scores of the same examples{hint}.")
+    if not np.all(np.isfinite(scores_array)):
+        raise ValueError(f"scores holds {int(np.sum(~np.isfinite(scores_array)))} NaN or infinite value(s): expected "
+                         "one finite score per example (a NaN is never flagged, so a sensitivity would be wrong). "
+                         "Fix: check the model's predictions (a diverged training gives NaN).")
     is_positive = labels_array == positive
     if not is_positive.any():
         raise ValueError(f"labels holds no example of the positive class {positive!r}: a sensitivity needs at least one. "
@@ -167,8 +194,10 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
         raise DecisionNotSupported(
             f"{what} {threshold:g} flags {found}/{positives} = {100 * found / positives:.1f} % of the positive validation "
             f"examples, below the target {100 * target:.0f} %. Fix: lower it — at most {best:g} meets the target.")
+    kept = (f"specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {best:g}, keeps "
+            f"{100 * best_specificity:.1f} %" if negatives else
+            f"no negative example to measure a specificity on; the highest {what} meeting the target is {best:g}")
     line = (f"✓ {what} {threshold:g}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:.0f} % on "
-            f"validation, specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {best:g}, keeps "
-            f"{100 * best_specificity:.1f} %; reason noted.")
+            f"validation, {kept}; reason noted.")
     print(line)
     return line

@@ -220,6 +220,14 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
         _check_size(expected_size, tuple(images.shape)[1:3])
         if use_cache:
             _update(digest, images, batch_labels)
+        _check_labels(batch_labels)
+        if preprocess_input is not None:  # preprocess_input wants 0–255 floats: refuse 0–1 or preprocessed twice
+            pixels = np.asarray(images)
+            if pixels.ndim == 4 and pixels.dtype.kind == "f" and (  # images (not text); one flat colour is any range
+                    pixels.size and np.ptp(pixels) > 0 or not np.all(np.isfinite(pixels))):
+                checks.check_pixels("ds's images", pixels, fix="pass the images as loaded (0–255); "
+                                    "extract_features applies preprocess_input itself")
+            images = tf.cast(images, tf.float32) if images.dtype == tf.uint8 else images  # uint8 pixels → float
         inputs = preprocess_input(images) if preprocess_input is not None else images
         maps = np.asarray(base_model.predict_on_batch(inputs))  # compiled, in inference mode
         features.append(maps.mean(axis=tuple(range(1, maps.ndim - 1))) if maps.ndim > 2 else maps)
@@ -252,13 +260,28 @@ def _input_size(base_model: keras.Model) -> tuple[int | None, int | None] | None
     return (shape[1], shape[2])
 
 
+def _check_labels(labels: Any) -> None:
+    """Refuse labels that are not whole class indices (they would be truncated to an index silently)."""
+    array = np.asarray(labels)
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
+        raise ValueError(f"ds's labels hold non-whole numbers (e.g. {array.reshape(-1)[:3].tolist()}): expected one class "
+                         "index per image. Fix: pass the class indices, e.g. ds.map(lambda x, y: (x, tf.argmax(y, -1))) "
+                         "for one-hot labels.")
+
+
 def _check_channels_and_labels(base_model: keras.Model, ds: tf.data.Dataset) -> None:
     """Refuse grayscale images for a colour base (or the reverse) and one-hot labels, before any work."""
     spec = ds.element_spec
     if not isinstance(spec, tuple) or len(spec) != 2:
         raise ValueError(f"ds yields {spec}: expected (images, labels) batches. Fix: batch (image, label) pairs, "
                          "e.g. with tlcourse.data.prepare.")
-    wanted, found = base_model.input_shape[-1] if len(base_model.input_shape) == 4 else None, spec[0].shape[-1]
+    try:
+        input_shape = base_model.input_shape
+    except (AttributeError, ValueError):
+        raise ValueError(f"base_model {base_model.name!r} is not built (it has no input shape yet): expected a base "
+                         "that knows its input size. Fix: give it one, e.g. keras.Sequential([keras.Input((224, 224, 3)), "
+                         "...]) or keras.applications.MobileNetV2(include_top=False, input_shape=(224, 224, 3)).") from None
+    wanted, found = input_shape[-1] if len(input_shape) == 4 else None, spec[0].shape[-1]
     if wanted is not None and found is not None and int(wanted) != int(found):
         raise ValueError(f"ds holds images with {found} channel(s) but base_model expects {wanted}: "
                          + ("grayscale images into a colour base. Fix: ds.map(lambda x, y: (tf.image.grayscale_to_rgb(x), y))."

@@ -27,6 +27,7 @@ import contextlib
 import glob
 import os
 import socket
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -40,7 +41,8 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
     """Write ``content`` to ``path`` atomically (temporary file + rename); return ``path``.
 
     A symbolic link is written through: its target gets the new content and the link stays (a
-    learner's link to a shared file is never replaced by a copy).
+    learner's link to a shared file is never replaced by a copy). A file that is replaced keeps
+    its permissions.
 
     Args:
         path: the file to write; its folder must exist.
@@ -71,7 +73,11 @@ def write_atomically(path: str | os.PathLike, content: bytes | Callable[[BinaryI
                 file.write(content)
             file.flush()
             os.fsync(file.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private (0600); a normal file is not
+        try:  # replacing a file keeps its permissions (a private or read-only file stays so)
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:  # a new file: mkstemp makes it private (0600); a normal file is not
+            mode = 0o666 & ~_umask()
+        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

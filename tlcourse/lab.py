@@ -41,8 +41,8 @@ import tensorflow as tf
 from keras import layers
 
 from tlcourse import little_data, shapes
-from tlcourse.checks import (check_choice, check_int, check_int_sequence, check_model, check_not_empty,
-                             check_number)
+from tlcourse.checks import (check_choice, check_int, check_int_sequence, check_labels, check_model,
+                             check_not_empty, check_number, check_pixels)
 
 METHODS: tuple[str, ...] = ("scratch", "frozen", "fine-tuned")
 """The recipes ``train_target`` knows, in the order tables and plots show them.
@@ -582,7 +582,8 @@ def _check_scoring_set(name: str, pair: Any, image_size: int) -> tuple[np.ndarra
     fix = (f"pass {name}=(images, labels), e.g. {name}=lab.make_{name}_data(100), with images of "
            f"{image_size} × {image_size} px like the base's input")
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-        raise TypeError(f"{name}={pair!r:.80} is not a pair: expected (images, labels). Fix: {fix}.")
+        hint = " (a TestSet: pass what its .read(\"final report\") returns)" if hasattr(pair, "read") else ""
+        raise TypeError(f"{name}={pair!r:.80} is not a pair{hint}: expected (images, labels). Fix: {fix}.")
     images, labels = np.asarray(pair[0]), np.asarray(pair[1])
     check_not_empty(f"{name}[0]", images, fix=fix)
     if images.ndim != 4 or images.shape[1:] != (image_size, image_size, 3):
@@ -591,4 +592,6 @@ def _check_scoring_set(name: str, pair: Any, image_size: int) -> tuple[np.ndarra
     if labels.shape != (len(images),):
         raise ValueError(f"{name} has {len(images)} images but labels of shape {labels.shape}: expected one label "
                          f"per image. Fix: {fix}.")
+    labels = check_labels(f"{name}[1]", labels, len(shapes.TARGET_SHAPES), fix=fix)  # else a raw TF error, or 0 %
+    check_pixels(f"{name}[0]", images, fix=fix + " (uint8 pixels 0–255, as the lab draws them)")
     return images, labels

@@ -175,3 +175,24 @@ def test_wrapper_folders_are_stripped_even_with_a_stray_file(tmp_path, capsys):
     folder = unpack_class_folders(_zip_of({"Archive/photos/cats/1.jpg": b"1", "Archive/photos/dogs/2.jpg": b"2",
                                         "Archive/photos/readme.txt": b"3"}), tmp_path / "photos")
     assert sorted(path.name for path in folder.iterdir()) == ["cats", "dogs"]
+
+
+def test_names_no_disk_takes_or_a_file_that_is_a_folder_unpack_nothing(tmp_path):
+    import io
+
+    from tlcourse.colab import unpack_class_folders
+
+    with pytest.raises(ValueError, match="longer than 255 bytes"):
+        unpack_class_folders(_zip_of({"cats/1.jpg": b"1", "dogs/" + "d" * 300 + ".jpg": b"2"}), tmp_path / "long")
+    with pytest.raises(ValueError, match="both as a file and as a folder"):
+        unpack_class_folders(_zip_of({"cats/x": b"1", "cats/x/1.jpg": b"2", "dogs/2.jpg": b"3"}), tmp_path / "clash")
+    assert not (tmp_path / "long" / "cats").exists() and not (tmp_path / "clash" / "dogs").exists()
+    (tmp_path / "dangling" / "cats").mkdir(parents=True)
+    (tmp_path / "dangling" / "cats" / "1.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    with pytest.raises(FileExistsError):
+        unpack_class_folders(_zip_of({"cats/1.jpg": b"1", "dogs/2.jpg": b"2"}), tmp_path / "dangling")
+    assert not (tmp_path / "dangling" / "dogs").exists()
+    with pytest.raises(TypeError, match="io.BytesIO"):
+        unpack_class_folders(b"PK...", tmp_path / "bytes")
+    with pytest.raises(ValueError, match="is a folder"):
+        unpack_class_folders(tmp_path / "dangling", tmp_path / "folder")

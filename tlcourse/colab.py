@@ -127,6 +127,24 @@ def upload_class_folders(destination: str | os.PathLike[str]) -> Path | None:
     return unpack_class_folders(io.BytesIO(data), target, name=name)
 
 
+MAX_NAME_BYTES = 255
+"""The longest file or folder name most file systems take."""
+
+
+def _check_writable_names(paths: dict[str, tuple[str, ...]], shown: str) -> None:
+    """Refuse, before anything is written, names no file system takes and a file that is also a folder."""
+    for key, path in paths.items():
+        long = [part for part in path if len(part.encode()) > MAX_NAME_BYTES]
+        if long:
+            raise ValueError(f"{shown} holds {key!r}, whose name {long[0][:40]!r}… is longer than {MAX_NAME_BYTES} bytes: "
+                             "expected names a file system takes. Fix: rename it and zip the folder again.")
+    folders = {path[:depth] for path in paths.values() for depth in range(1, len(path))}
+    clash = [key for key, path in paths.items() if path in folders]
+    if clash:
+        raise ValueError(f"{shown} holds {clash[0]!r} both as a file and as a folder of other files: expected each name "
+                         "once. Fix: rename the file and zip the folder again.")
+
+
 def _check_readable(zipped: zipfile.ZipFile, paths: dict[str, tuple[str, ...]], shown: str) -> None:
     """Refuse, before anything is written, a zip that would unpack only in part."""
     encrypted = [key for key in paths if zipped.getinfo(key).flag_bits & 0x1]
@@ -181,6 +199,12 @@ def unpack_class_folders(archive: str | os.PathLike[str] | io.BytesIO, destinati
     """
     target = _check_destination(destination)
     shown = name or (str(archive) if not isinstance(archive, io.BytesIO) else "the upload")
+    if not isinstance(archive, (io.BytesIO, str, os.PathLike)):
+        raise TypeError(f"archive is a {type(archive).__name__}: expected the path of a .zip file, or its bytes in "
+                        "io.BytesIO. Fix: e.g. unpack_class_folders(io.BytesIO(data), folder) for uploaded bytes.")
+    if not isinstance(archive, io.BytesIO) and Path(archive).is_dir():
+        raise ValueError(f"archive={str(archive)!r} is a folder: expected a .zip file. Fix: use the folder of class "
+                         "folders directly (no unpacking needed), or zip it first.")
     if not isinstance(archive, io.BytesIO) and not Path(archive).is_file():
         raise FileNotFoundError(f"archive={str(archive)!r} does not exist: expected a .zip file of class folders. "
                                 "Fix: check the path.")
@@ -213,7 +237,8 @@ def unpack_class_folders(archive: str | os.PathLike[str] | io.BytesIO, destinati
                              f"{' …' if len(loose) > 5 else ''}) sit at the top. Expected one sub-folder per class, "
                              "e.g. cats/IMG_0001.jpg and dogs/IMG_0107.png. Fix: put each class's images in a "
                              "folder named after the class, and zip the folder holding those.")
-        existing = [target.joinpath(*path) for path in paths.values() if target.joinpath(*path).exists()]
+        _check_writable_names(paths, shown)
+        existing = [target.joinpath(*path) for path in paths.values() if os.path.lexists(target.joinpath(*path))]
         if existing:
             raise FileExistsError(
                 f"{existing[0]} already exists ({len(existing)} of the zip's {len(paths)} files do); nothing "
@@ -222,7 +247,7 @@ def unpack_class_folders(archive: str | os.PathLike[str] | io.BytesIO, destinati
         for key, path in paths.items():
             file = target.joinpath(*path)
             file.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".part")
+            handle, temporary = tempfile.mkstemp(dir=file.parent, prefix=".unpacking.", suffix=".part")
             try:
                 with os.fdopen(handle, "wb") as out:
                     out.write(zipped.read(key))

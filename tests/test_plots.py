@@ -184,3 +184,13 @@ def test_plot_paired_differences_draws_dots_and_bars_only_where_there_is_an_inte
     plt.close(figure)
     with pytest.raises(ValueError, match="a Verdict for every row"):
         plot_paired_differences({5: [1.0]}, {})
+
+
+def test_plot_accuracy_vs_labels_has_no_minor_ticks_on_its_log_axis():
+    """Only the measured label counts are ticked: no log-scale minor ticks between them (notebook 05)."""
+    figure = plot_accuracy_vs_labels(summarize_runs(ROWS + [{"method": "frozen", "labels_per_class": 50,
+                                                             "test_accuracy": 0.95}]))
+    axis = figure.axes[0]
+    assert list(axis.get_xticks()) == [1, 10, 50]
+    assert len(axis.get_xaxis().get_minorticklocs()) == 0
+    assert axis.get_xlabel() and axis.get_ylabel()

@@ -174,6 +174,7 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     axis.set_xscale("log")
     axis.set_xticks(sorted({row[x] for row in summary}))
     axis.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    axis.get_xaxis().set_minor_locator(plt.NullLocator())  # ticks only at the measured label counts
     axis.set_xlabel("labelled examples per class (log scale)")
     axis.set_ylabel("test accuracy")
     axis.set_ylim(0, 1)

@@ -194,3 +194,14 @@ def test_plot_accuracy_vs_labels_has_no_minor_ticks_on_its_log_axis():
     assert list(axis.get_xticks()) == [1, 10, 50]
     assert len(axis.get_xaxis().get_minorticklocs()) == 0
     assert axis.get_xlabel() and axis.get_ylabel()
+
+
+def test_plot_train_val_gap_ticks_whole_epochs_only():
+    """Two epochs must not be ticked 1.0, 1.2, 1.4 …: the epoch axis shows whole numbers (notebook 06)."""
+    from tlcourse.plots import plot_train_val_gap
+    figure = plot_train_val_gap({"cnn": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.6]}})
+    axis = figure.axes[0]
+    figure.canvas.draw()
+    ticks = [tick for tick in axis.get_xticks() if axis.get_xlim()[0] <= tick <= axis.get_xlim()[1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+    assert axis.get_xlabel() == "epoch" and axis.get_ylabel()

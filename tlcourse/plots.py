@@ -357,6 +357,7 @@ def plot_train_val_gap(histories: Mapping[str, Mapping[str, Sequence[float]]], m
         gap = np.subtract(history[metric], history[f"val_{metric}"])
         axis.plot(np.arange(1, len(gap) + 1), gap, "o-", label=str(name))
     axis.axhline(0, color="gray", linestyle=":")
+    axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole epochs only
     axis.set_xlabel("epoch")
     axis.set_ylabel(f"train {metric} − val {metric}")
     axis.set_title(title or f"Train–validation gap ({metric})")

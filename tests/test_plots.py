@@ -283,3 +283,23 @@ def test_plot_history_ticks_are_whole_epochs():
     figure = plot_history({"loss": [1.0, 0.8, 0.5], "val_loss": [1.1, 0.9, 0.7]}, metrics=["loss"], phase_starts=[1])
     ticks = [tick for tick in figure.axes[0].get_xticks() if 1 <= tick <= 3]
     assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+
+def test_plot_accuracy_vs_labels_has_no_minor_ticks_on_its_log_axis():
+    """Only the measured label counts are ticked: no log-scale minor ticks between them (notebook 05)."""
+    figure = plot_accuracy_vs_labels(summarize_runs(ROWS + [{"method": "frozen", "labels_per_class": 50,
+                                                             "test_accuracy": 0.95}]))
+    axis = figure.axes[0]
+    assert list(axis.get_xticks()) == [1, 10, 50]
+    assert len(axis.get_xaxis().get_minorticklocs()) == 0
+    assert axis.get_xlabel() and axis.get_ylabel()
+
+
+def test_plot_train_val_gap_ticks_whole_epochs_only():
+    """Two epochs must not be ticked 1.0, 1.2, 1.4 …: the epoch axis shows whole numbers (notebook 06)."""
+    from tlcourse.plots import plot_train_val_gap
+    figure = plot_train_val_gap({"cnn": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.6]}})
+    axis = figure.axes[0]
+    figure.canvas.draw()
+    ticks = [tick for tick in axis.get_xticks() if axis.get_xlim()[0] <= tick <= axis.get_xlim()[1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+    assert axis.get_xlabel() == "epoch" and axis.get_ylabel()

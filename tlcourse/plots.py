@@ -199,6 +199,7 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     axis.set_xscale("log")
     axis.set_xticks(sorted({row[x] for row in summary}))
     axis.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    axis.get_xaxis().set_minor_locator(plt.NullLocator())  # ticks only at the measured label counts
     axis.set_xlabel("labelled examples per class (log scale)")
     axis.set_ylabel("test accuracy")
     axis.set_ylim(0, 1)
@@ -389,6 +390,7 @@ def plot_train_val_gap(histories: Mapping[str, Mapping[str, Sequence[float]]], m
         gap = np.subtract(history[metric], history[f"val_{metric}"])
         axis.plot(np.arange(1, len(gap) + 1), gap, "o-", label=str(name))
     axis.axhline(0, color="gray", linestyle=":")
+    axis.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # whole epochs only
     axis.set_xlabel("epoch")
     axis.set_ylabel(f"train {metric} − val {metric}")
     axis.set_title(title or f"Train–validation gap ({metric})")

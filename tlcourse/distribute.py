@@ -273,10 +273,10 @@ class WorkerRecipe:
 
         Example:
             >>> WorkerRecipe.for_profile("smoke").epochs
-            3
+            2
         """
         check_choice("profile", profile, ("smoke", "quick", "full"), fix="use settings.name")
-        sizes = {"smoke": {}, "quick": {"head_epochs": 2, "fine_tune_epochs": 3, "examples_per_class": 64,
+        sizes = {"smoke": {"fine_tune_epochs": 1}, "quick": {"head_epochs": 2, "fine_tune_epochs": 3, "examples_per_class": 64,
                                         "val_examples_per_class": 16, "image_size": 24},
                  "full": {"head_epochs": 3, "fine_tune_epochs": 5, "examples_per_class": 128,
                           "val_examples_per_class": 32, "image_size": 32}}[profile]
@@ -623,9 +623,18 @@ def launch_side_by_side(clusters: dict[str, tuple[int, WorkerRecipe]], folder: s
     if "run_dir" in kwargs:
         raise ValueError("run_dir cannot be shared by several clusters. Fix: pass folder= (each cluster gets "
                          "a new folder in it), or leave it out.")
+    given_ports = kwargs.pop("ports", None)  # shared by every cluster, as before (launch_workers checks them)
+    ports: dict[str, list[int] | None] = {name: given_ports for name in clusters}
+    counts = [spec[0] if isinstance(spec, tuple) and spec else None for spec in clusters.values()]
+    if given_ports is None and all(
+            isinstance(count, int) and not isinstance(count, bool) and 1 <= count <= 16 for count in counts):
+        # every cluster's ports picked in one call, so they are distinct: picked one cluster at a time, a port
+        # just released by one cluster's check could be handed to another, which would then find it taken
+        picked = iter(free_ports(sum(counts)))
+        ports = {name: [next(picked) for _ in range(count)] for name, count in zip(clusters, counts)}
     with ThreadPoolExecutor(len(clusters)) as pool:
-        futures = {name: pool.submit(launch_workers, count, recipe, **kwargs, run_dir=None if folder is None
-                                     else Path(folder) / f"cluster-{i}")
+        futures = {name: pool.submit(launch_workers, count, recipe, **kwargs, ports=ports[name],
+                                     run_dir=None if folder is None else Path(folder) / f"cluster-{i}")
                    for i, (name, (count, recipe)) in enumerate(clusters.items())}
         return {name: future.result() for name, future in futures.items()}
 

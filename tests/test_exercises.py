@@ -143,3 +143,21 @@ def test_check_threshold_refuses_nan_scores_a_zero_target_and_names_the_column_f
     with pytest.raises(TypeError, match="holds no numbers"):
         check_threshold(0.3, [0, 1], ["low", "high"], 1.0, reason)
     assert "no negative example" in check_threshold(0.3, [1, 1], [0.9, 0.4], 1.0, reason)
+
+
+def test_one_run_per_option_on_the_same_examples_is_judged_by_mcnemar():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    best = rng.random(200) < 0.80
+    close = best.copy()
+    close[:6] = ~close[:6]  # six examples differ: within noise
+    poor = rng.random(200) < 0.40
+    scores = {"best": best, "close": close, "poor": poor}
+    assert "within noise of the best" in check_decision("close", scores, REASON)
+    with pytest.raises(DecisionNotSupported, match="McNemar|ahead"):
+        check_decision("poor", scores, REASON)
+    with pytest.raises(ValueError, match="same examples|different numbers"):
+        check_decision("best", {"best": best, "short": best[:50]}, REASON)
+    with pytest.raises(ValueError, match="mixes"):
+        check_decision("best", {"best": best, "score": 0.7}, REASON)

@@ -35,8 +35,6 @@ def loaded_by(code: str) -> tuple[set[str], set[str]]:
         settings = get_settings(profile)
         if "settings.choosing" in code:
             backbones |= set(settings.choosing.backbones)
-        if "other_backbone" in code:
-            backbones.add(settings.evaluation.other_backbone)
     return datasets, backbones & set(BACKBONES)
 
 

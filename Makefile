@@ -23,9 +23,13 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
+# Two or more test processes (pytest-xdist; at most 4: each holds TensorFlow); --dist loadscope keeps a
+# notebook's cells, and a test module's tests, in one process and in order. PYTEST_ARGS=-n0 runs serially.
+XDIST := -n auto --maxprocesses 4 --dist loadscope
+
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest tests tlcourse notebooks --doctest-modules --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=600 --durations=15 -p no:randomly $(PYTEST_ARGS)
+		--nbval-cell-timeout=600 --durations=15 -p no:randomly $(XDIST) $(PYTEST_ARGS)
 
 # The unit tests and doctests in a random order (pytest-randomly; it prints the seed: rerun one order
 # with PYTEST_ARGS=--randomly-seed=N). Notebooks are left out: their cells must run in order.

@@ -68,4 +68,5 @@ PY
 "$VENV/bin/python" -c 'import tlcourse, pathlib; print("tlcourse from", pathlib.Path(tlcourse.__file__).parent)'
 [ "${1:-all}" = install ] && exit 0   # resolve and install, no tests
 TLCOURSE_PROFILE=smoke MPLBACKEND=Agg PYTHONHASHSEED=0 "$VENV/bin/pytest" -p no:cacheprovider ${COLAB_TESTS:-tests notebooks} \
-  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10 -p no:randomly
+  --nbval-lax --nbval-current-env --nbval-cell-timeout=600 --durations=10 -p no:randomly \
+  -n auto --maxprocesses 4 --dist loadscope

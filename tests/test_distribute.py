@@ -38,15 +38,22 @@ SCRIPT = textwrap.dedent("""
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = np.random.rand(16, 3).astype("float32"); y = np.random.randint(0, 2, 16)
     ds = shard_by_data(tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch))
-    history = model.fit(ds, epochs=1, verbose=0)
+    history = model.fit(ds, epochs=1, verbose=0, shuffle=False)
     assert len(history.history["loss"]) == 1
     # 18 examples, global batch 8: the last 2 would split 1 + 1; take(whole batches) leaves them out and, unlike
     # rebatch(drop_remainder=True), keeps the length known (with rebatch, fit took 3 optimizer steps here, not 2)
     x = np.random.rand(18, 3).astype("float32"); y = np.random.randint(0, 2, 18)
     uneven = tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch).take(18 // global_batch)
     steps_before = int(model.optimizer.iterations.numpy())
-    model.fit(shard_by_data(uneven), epochs=1, verbose=0)
+    model.fit(shard_by_data(uneven), epochs=1, verbose=0, shuffle=False)
     assert int(model.optimizer.iterations.numpy()) - steps_before == 2, model.optimizer.iterations.numpy()
+    from tlcourse.features import extract_features
+    with strategy.scope():  # a base built under the strategy: Keras 3's predict_on_batch returns 2 rows per image
+        base = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalAveragePooling2D()])
+    images = np.random.rand(6, 8, 8, 3).astype("float32") * 255
+    cached = extract_features(base, tf.data.Dataset.from_tensor_slices((images, np.zeros(6, "int64"))).batch(6))
+    assert cached.features.shape == (6, 4), cached.features.shape
+    np.testing.assert_allclose(cached.features, base(images).numpy(), rtol=1e-5, atol=1e-4)
     try:
         split_cpu(3)
     except RuntimeError as error:

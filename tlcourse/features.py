@@ -230,6 +230,8 @@ def extract_features(base_model: keras.Model, ds: tf.data.Dataset, *,
             images = tf.cast(images, tf.float32) if images.dtype == tf.uint8 else images  # uint8 pixels → float
         inputs = preprocess_input(images) if preprocess_input is not None else images
         maps = np.asarray(base_model.predict_on_batch(inputs))  # compiled, in inference mode
+        if len(maps) != len(images):  # a base built under a tf.distribute strategy: Keras 3's predict_on_batch
+            maps = np.asarray(base_model(inputs, training=False))  # returns a row per image and replica
         features.append(maps.mean(axis=tuple(range(1, maps.ndim - 1))) if maps.ndim > 2 else maps)
         labels.append(np.asarray(batch_labels).reshape(-1))
     if not features:

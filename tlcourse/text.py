@@ -139,6 +139,14 @@ PRESET_SIZES: dict[str, dict[str, int]] = {
 states (4,385,920 for the tiny ones, 28,763,648 for small; ``tests/test_text.py`` checks)."""
 
 
+def _timing_size(preset: str, sizes: dict, table: str, backbone: str) -> dict:
+    """The real size of ``preset`` for an offline timing run, from the table ``sizes`` (named ``table``)."""
+    if preset not in sizes:
+        raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no size in "
+                         f"tlcourse.text.{table} ({sorted(sizes)}). Fix: add its {backbone} arguments there.")
+    return sizes[preset]
+
+
 def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int, vocabulary_texts: Any,
                         num_classes: int = 2, tiny_size: dict[str, int] | None = None) -> Any:
     """Return the offline stand-in for ``BertTextClassifier.from_preset(preset)``: smoke and timing runs only.
@@ -181,11 +189,7 @@ def stand_in_classifier(settings: Settings, preset: str, *, sequence_length: int
                          "loads real presets. Fix: call keras_hub.models.BertTextClassifier.from_preset("
                          f"{preset!r}, ...) inside tlcourse.downloads.download_guard, as notebook 10 does.")
     if offline_timing():  # benchmarks/profile_times.py: the preset's real size, random weights
-        if preset not in PRESET_SIZES:
-            raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
-                             f"size in tlcourse.text.PRESET_SIZES ({sorted(PRESET_SIZES)}). Fix: add its "
-                             "BertBackbone arguments there.")
-        tiny_size = PRESET_SIZES[preset]
+        tiny_size = _timing_size(preset, PRESET_SIZES, "PRESET_SIZES", "BertBackbone")
     if vocabulary_texts is None:
         raise ValueError("vocabulary_texts=None: the stand-in BERT needs texts for its vocabulary. "
                          "Fix: pass vocabulary_texts=splits.train_texts.")
@@ -256,11 +260,7 @@ def stand_in_gpt2(settings: Settings, preset: str, *, words: tuple[str, ...] = L
                          "GPT2Tokenizer.from_preset inside tlcourse.downloads.download_guard, as notebook 10 does.")
     size = {"num_layers": 2, "hidden_dim": 32, "num_heads": 2, "intermediate_dim": 64, "max_sequence_length": 1_024}
     if offline_timing():  # benchmarks/profile_times.py: the preset's real size, random weights
-        if preset not in GPT2_PRESET_SIZES:
-            raise ValueError(f"{OFFLINE_TIMING_ENV}=1 times presets built from arguments, and {preset!r} has no "
-                             f"size in tlcourse.text.GPT2_PRESET_SIZES ({sorted(GPT2_PRESET_SIZES)}). Fix: add "
-                             "its GPT2Backbone arguments there.")
-        tiny_size = GPT2_PRESET_SIZES[preset]
+        tiny_size = _timing_size(preset, GPT2_PRESET_SIZES, "GPT2_PRESET_SIZES", "GPT2Backbone")
     size.update(tiny_size or {})
     vocabulary = {character: index for index, character in enumerate(_byte_characters())}
     merges: list[str] = []

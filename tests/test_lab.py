@@ -360,3 +360,11 @@ def test_run_sweep_refuses_bad_validation_labels_and_pixels_before_training():
     from tlcourse.stats import TestSet
     with pytest.raises(TypeError, match=r"\.read"):
         lab.run_sweep(base, [1], [0], steps=1, methods=["frozen"], test=TestSet(lab.make_test_data(1)), verbose=False)
+
+
+def test_a_sweep_seed_that_would_train_on_held_out_images_is_refused():
+    base = lab.build_base(32)
+    for seed, held_out in ((lab.TARGET_TEST_SEED - lab.TARGET_TRAIN_SEED, "test"),
+                           (lab.TARGET_VALIDATION_SEED - lab.TARGET_TRAIN_SEED, "validation")):
+        with pytest.raises(ValueError, match=f"are the {held_out} images"):
+            lab.run_sweep(base, [1], [0, seed], steps=1)

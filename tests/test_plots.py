@@ -303,3 +303,11 @@ def test_plot_train_val_gap_ticks_whole_epochs_only():
     ticks = [tick for tick in axis.get_xticks() if axis.get_xlim()[0] <= tick <= axis.get_xlim()[1]]
     assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
     assert axis.get_xlabel() == "epoch" and axis.get_ylabel()
+
+
+def test_plot_accuracy_vs_labels_names_the_split_it_plots():
+    summary = [{"method": "frozen", "labels_per_class": 1, "mean": 0.5, "std": 0.1},
+               {"method": "frozen", "labels_per_class": 10, "mean": 0.7, "std": 0.1}]
+    axis = plot_accuracy_vs_labels(summary, ylabel="validation accuracy").axes[0]
+    assert axis.get_ylabel() == "validation accuracy" and axis.get_title().startswith("Validation accuracy")
+    assert plot_accuracy_vs_labels(summary).axes[0].get_ylabel() == "test accuracy"

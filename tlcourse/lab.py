@@ -325,8 +325,9 @@ def make_validation_data(per_class: int, *, image_size: int = 32) -> tuple[np.nd
     """Draw the target task's validation images: ``per_class`` per target shape, never trained on.
 
     Every choice is made on these. They are drawn with their own seed, ``TARGET_VALIDATION_SEED``,
-    apart from the test images (``make_test_data``) and from the labelled pool of every sweep seed
-    but 2,900 (a pool is drawn with ``seed + TARGET_TRAIN_SEED``).
+    apart from the test images (``make_test_data``) and from every sweep seed's labelled pool (a
+    pool is drawn with ``seed + TARGET_TRAIN_SEED``; ``run_sweep`` refuses the two seeds that would
+    draw the validation or the test images).
 
     Example:
         >>> x_val, y_val = make_validation_data(2)
@@ -523,6 +524,12 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
     budgets = check_int_sequence("labels_per_class", labels_per_class, minimum=1,
                                  fix="pass a list of whole numbers, e.g. labels_per_class=[1, 3, 10]")
     seeds = check_int_sequence("seeds", seeds, minimum=0, fix="pass a list of seeds, e.g. seeds=[0, 1, 2]")
+    held_out = {TARGET_TEST_SEED - TARGET_TRAIN_SEED: "test", TARGET_VALIDATION_SEED - TARGET_TRAIN_SEED: "validation"}
+    clashing = [seed for seed in seeds if seed in held_out]
+    if clashing:  # that seed's labelled images would be the held-out images themselves
+        raise ValueError(f"seeds={list(seeds)} holds {clashing[0]}, whose labelled images are the {held_out[clashing[0]]} "
+                         f"images (drawn with seed {clashing[0] + TARGET_TRAIN_SEED}): expected seeds that train on "
+                         "images no run is scored on. Fix: use other seeds, e.g. range(3).")
     if isinstance(methods, str):
         raise TypeError(f"methods={methods!r} is a str: expected a list of recipes. "
                         f"Fix: wrap it in a list, e.g. methods=[{methods!r}].")

@@ -176,7 +176,7 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
 
 
 def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_class",
-                            chance: float | None = None, title: str = "") -> Figure:
+                            chance: float | None = None, title: str = "", ylabel: str = "test accuracy") -> Figure:
     """Plot mean accuracy (± one standard deviation over seeds) against labels per class.
 
     Args:
@@ -184,7 +184,9 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
         x: the key holding the number of labelled examples per class.
         chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
         title: figure title.
+        ylabel: what the means are, e.g. ``"validation accuracy"`` for a sweep that makes choices.
     """
+    ylabel = check_text("ylabel", ylabel)
     summary = check_rows("summary", summary, ["method", x, "mean", "std"],
                          fix="pass tlcourse.results.summarize_runs(rows) of at least one run")
     if chance is not None:
@@ -201,10 +203,10 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     axis.get_xaxis().set_major_formatter(plt.ScalarFormatter())
     axis.get_xaxis().set_minor_locator(plt.NullLocator())  # ticks only at the measured label counts
     axis.set_xlabel("labelled examples per class (log scale)")
-    axis.set_ylabel("test accuracy")
+    axis.set_ylabel(ylabel)
     axis.set_ylim(0, 1)
     axis.legend()
-    axis.set_title(title or "Test accuracy vs labels per class (mean ± std over seeds)")
+    axis.set_title(title or f"{ylabel.capitalize()} vs labels per class (mean ± std over seeds)")
     figure.tight_layout()
     return figure
 

@@ -56,13 +56,16 @@ PLACEHOLDER_HINT = "Write your answer in the cell above, then run this cell agai
 EXERCISE_HEADING = re.compile(r"^### Exercise (\d+) — \S.*\n+\*\S", re.M)
 
 
+SELF_CHECK_TITLE = "# @title Self-check"
+
+
 def _code_first_line(cell: dict) -> str:
     return "".join(cell["source"]).split("\n", 1)[0].strip() if cell["cell_type"] == "code" else ""
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercises_follow_the_course_pattern(path):
-    """`### Exercise N — title` + italic prompt, answer cell, `# Self-check`, folded `# @title Solution`."""
+    """`### Exercise N — title` + italic prompt, answer cell, folded `# @title Self-check`, folded `# @title Solution`."""
     cells = json.loads(path.read_text())["cells"]
     sources = ["".join(cell["source"]) for cell in cells]
     headings = [i for i, (cell, text) in enumerate(zip(cells, sources))
@@ -78,8 +81,9 @@ def test_exercises_follow_the_course_pattern(path):
         answer, check, solution = (("".join(cell["source"])) for cell in trio)
         assert "your" in answer.lower() and len(answer.splitlines()) <= 3, (
             f"{where}: the answer cell holds only a placeholder, e.g. `MY_ANSWER = None  # your answer`")
-        assert check.startswith("# Self-check") and PLACEHOLDER_HINT in check, (
-            f"{where}: the second cell starts '# Self-check' and prints {PLACEHOLDER_HINT!r} for the placeholder")
+        assert check.startswith(SELF_CHECK_TITLE) and PLACEHOLDER_HINT in check, (
+            f"{where}: the second cell starts '{SELF_CHECK_TITLE}' (folded: the learner runs it, never needs to read "
+            f"it) and prints {PLACEHOLDER_HINT!r} for the placeholder")
         assert _code_first_line(trio[2]) == nbtidy.SOLUTION_TITLE, (
             f"{where}: the third cell's first line must be '{nbtidy.SOLUTION_TITLE}'")
     for index, cell in enumerate(cells):
@@ -90,21 +94,36 @@ def test_exercises_follow_the_course_pattern(path):
         if first == nbtidy.SOLUTION_TITLE:
             assert cell["metadata"] == nbtidy.FOLDED, (
                 f"{path.name}, cell {index}: the solution must be folded in JupyterLab and Colab. {FIX}")
-            assert index >= 2 and _code_first_line(cells[index - 1]).startswith("# Self-check") and (
+            assert index >= 2 and _code_first_line(cells[index - 1]).startswith(SELF_CHECK_TITLE) and (
                 cells[index - 2]["cell_type"] == "code"), (
-                f"{path.name}, cell {index}: a solution follows a '# Self-check' cell, which follows the answer cell")
+                f"{path.name}, cell {index}: a solution follows a '{SELF_CHECK_TITLE}' cell, which follows the answer cell")
             assert any(index - 3 == heading for heading in headings), (
                 f"{path.name}, cell {index}: this solution belongs to no '### Exercise' heading")
 
 
-def test_format_folds_every_solution_cell(tmp_path):
+def test_format_folds_every_titled_cell_and_unfolds_one_that_lost_its_title(tmp_path):
     notebook = json.loads(NOTEBOOKS[0].read_text())
-    notebook["cells"].append({"cell_type": "code", "id": "solution", "metadata": {"tags": ["x"]},
-                              "source": "# @title Solution\nx = 1", "outputs": [], "execution_count": None})
+    for cell_id, source, metadata in (("solution", "# @title Solution\nx = 1", {"tags": ["x"]}),
+                                      ("extra", "# @title extra code – a table\nx = 2", {}),
+                                      ("plain", "x = 3", json.loads(json.dumps(nbtidy.FOLDED)))):
+        notebook["cells"].append({"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source,
+                                  "outputs": [], "execution_count": None})
     copy = tmp_path / NOTEBOOKS[0].name
     copy.write_text(json.dumps(notebook))
     assert nbtidy.main(["format"], folder=tmp_path) == 0
-    assert json.loads(copy.read_text())["cells"][-1]["metadata"] == nbtidy.FOLDED
+    solution, extra, plain = json.loads(copy.read_text())["cells"][-3:]
+    assert solution["metadata"] == extra["metadata"] == nbtidy.FOLDED
+    assert plain["metadata"] == {}
+
+
+def test_plumbing_code_is_folded_and_lesson_code_is_not():
+    """Self-checks, extra code, checks and the Colab install cell carry a `# @title` (folded); a cell that
+    still starts with the old unfolded labels would make a beginner read plumbing."""
+    for path in NOTEBOOKS:
+        for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+            first = _code_first_line(cell)
+            assert not first.startswith(("# Self-check", "# extra code", "# check –", "# Colab only")), (
+                f"{path.name}, cell {index}: start the cell with '# @title {first[2:]}' so that it is folded")
 
 
 def test_check_flags_and_format_fixes(tmp_path):
@@ -113,7 +132,7 @@ def test_check_flags_and_format_fixes(tmp_path):
     code_index = next(i for i, cell in enumerate(notebook["cells"]) if cell["cell_type"] == "code")
     notebook["cells"][code_index]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["x\n"]}]
     notebook["cells"][code_index]["execution_count"] = 3
-    notebook["cells"][code_index]["source"] = "# Colab only: install the course helpers, old URL"
+    notebook["cells"][code_index]["source"] = nbtidy.INSTALL_MARKER + ", old URL"
     notebook["metadata"]["widgets"] = {"state": {}}
     copy = tmp_path / source.name
     copy.write_text(json.dumps(notebook, indent=4))

@@ -214,4 +214,4 @@ def test_generalization_settings_are_usable(name):
     assert values.epochs >= 2, "a learning curve needs at least two epochs"
     assert values.severities == tuple(sorted(set(values.severities)))
     assert all(1 <= severity <= MAX_SEVERITY for severity in values.severities)
-    assert 1 <= values.exercise_epochs <= values.epochs, "exercise 2 compares its gap at epoch exercise_epochs"
+    assert 1 <= values.exercise_epochs <= values.epochs, "exercise 1 compares its gap at epoch exercise_epochs"

@@ -131,7 +131,7 @@ class GeneralizationSettings:
             so that their learning curves and train–validation gaps line up epoch by epoch.
         severities: shift severities the test images are evaluated at (1 mild … 5 strong, see
             ``tlcourse.shifts``); severity 0, the clean test set, is always evaluated too.
-        exercise_epochs: epochs of exercise 2, a head trained with augmentation and the base in
+        exercise_epochs: epochs of exercise 1 (notebook 06), a head trained with augmentation and the base in
             the loop (every epoch runs the base over all training and validation images); at
             most ``epochs``, since its gap is compared with the cached head's at that epoch.
     """
@@ -151,7 +151,7 @@ class FineTuneSettings:
         ablation_steps: training steps of each ablation run (``None``: one full epoch).
         patience: fine-tuning epochs without a better validation accuracy before
             ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
-        choice_layers: the layer counts exercise 2 chooses from on validation (0: only the head
+        choice_layers: the layer counts exercise 1 (notebook 08) chooses from on validation (0: only the head
             learns; 11: the last block; 29: the last three blocks), each a short run of
             ``ablation_steps`` steps (``None``: one epoch).
     """

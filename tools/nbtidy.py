@@ -6,8 +6,10 @@
 Rules:
 - no outputs, no execution counts; cell metadata only keeps ``jupyter`` (hidden source) and
   ``cellView`` (Colab forms);
-- every code cell whose first line is ``# @title Solution`` is folded away in JupyterLab
-  (``"jupyter": {"source_hidden": true}``) and in Colab (``"cellView": "form"``);
+- every code cell whose first line is a ``# @title …`` (a solution, a self-check, extra code, a check,
+  the Colab install cell) is folded away in JupyterLab (``"jupyter": {"source_hidden": true}``) and in
+  Colab (``"cellView": "form"``): its output shows, its code opens with a click, so a beginner reads
+  only the code the lesson is about;
 - notebook metadata is just the Python 3 kernelspec;
 - nbformat 4.5 with unique cell ids (existing ids are kept);
 - JSON with sorted keys, indent 1, a final newline;
@@ -30,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tlcourse.course (the course map) names each notebook's extras
 NOTEBOOKS = ROOT / "notebooks"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
-INSTALL_MARKER = "# Colab only: install the course helpers"
+INSTALL_MARKER = "# @title Colab only: install the course helpers"
 COLAB_PINS_PATTERN = "^(tensorflow|keras|tensorflow-datasets|tf-keras|protobuf|numpy)=="  # as tools/colab_check.sh
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 SOLUTION_TITLE = "# @title Solution"
+FOLDED_TITLE = "# @title "
 KEPT_CELL_METADATA = ("jupyter", "cellView")
 FOLDED = {"cellView": "form", "jupyter": {"source_hidden": True}}
 TIME_HEADING = "**Time per profile**"
@@ -122,6 +125,11 @@ def is_solution(cell: dict) -> bool:
     return cell["cell_type"] == "code" and first_line == SOLUTION_TITLE
 
 
+def is_folded(cell: dict) -> bool:
+    """True for a code cell whose first line is a ``# @title …``: its code is folded away."""
+    return cell["cell_type"] == "code" and _source(cell).startswith(FOLDED_TITLE)
+
+
 def repository() -> tuple[str, str]:
     """Return ``(owner/name, branch)`` from pyproject.toml's ``[tool.tlcourse]``."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["tlcourse"]
@@ -197,8 +205,13 @@ def tidy(notebook: dict, path: Path) -> dict:
             cell_id = hashlib.sha1(f"{path.name}:{index}:{source}".encode()).hexdigest()[:8]
         seen.add(cell_id)
         metadata = {k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA}
-        if is_solution({"cell_type": cell["cell_type"], "source": source}):
+        if is_folded({"cell_type": cell["cell_type"], "source": source}):
             metadata.update(json.loads(json.dumps(FOLDED)))
+        else:  # a cell whose title went shows its code again
+            metadata.pop("cellView", None)
+            metadata.get("jupyter", {}).pop("source_hidden", None)
+            if metadata.get("jupyter") == {}:
+                del metadata["jupyter"]
         clean = {"cell_type": cell["cell_type"], "id": cell_id, "source": source, "metadata": metadata}
         if cell["cell_type"] == "code":
             clean.update(outputs=[], execution_count=None)

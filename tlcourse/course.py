@@ -54,7 +54,7 @@ def lesson_for(filename: str) -> Lesson:
 
 COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(0, "setup_and_course_map", "Before you start",
-           "check your setup, the three profiles, downloads and the cache, this map", True,
+           "check your setup, pick a profile, find your route through the course", True,
            core=True, minutes=15),
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
            "reuse a CNN trained on one task for another, offline, and measure the gain", True,

@@ -13,6 +13,7 @@ import pytest
 
 from tlcourse.course import COURSE_MAP
 from tlcourse.exercises import DecisionNotSupported, check_decision, check_threshold
+from tlcourse.stats import compare_predictions, compare_seeds
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 REASON = "it scored best on validation over the seeds"
@@ -33,14 +34,16 @@ def test_a_clearly_worse_choice_fails_with_the_verdict_and_the_fix():
 def test_from_one_run_per_option_only_the_best_passes():
     one_run = {1e-3: 0.71, 1e-4: 0.70}
     assert check_decision(1e-3, one_run, REASON)
-    with pytest.raises(DecisionNotSupported, match="no verdict from one seed"):
+    with pytest.raises(DecisionNotSupported, match="only the best passes. Fix: choose 0.001.$"):
         check_decision(1e-4, one_run, REASON)
 
 
 @pytest.mark.parametrize("choice, scores, reason, message", [
     ("medium", SCORES, REASON, "not one of the options measured"),
-    ("small", SCORES, "best", "at least 5 words"),
-    ("small", SCORES, None, "at least 5 words"),
+    ("small", SCORES, "best", "at least 5 different words"),
+    ("small", SCORES, "a a a a a a", "at least 5 different words"),
+    ("small", SCORES, "TODO: write your reason here", "replace the placeholder"),
+    ("small", SCORES, None, "at least 5 different words"),
     ("small", {"small": [0.7]}, REASON, "at least two"),
     ("small", {"small": [0.7, 0.8], "large": [0.6]}, REASON, "same seeds"),
     ("small", {"small": [70, 80], "large": [60, 65]}, REASON, "between 0 and 1"),
@@ -161,3 +164,45 @@ def test_one_run_per_option_on_the_same_examples_is_judged_by_mcnemar():
         check_decision("best", {"best": best, "short": best[:50]}, REASON)
     with pytest.raises(ValueError, match="mixes"):
         check_decision("best", {"best": best, "score": 0.7}, REASON)
+
+
+def test_float_noise_is_a_tie_and_every_way_a_learner_writes_the_same_answer_passes():
+    """From the API probe: exact float comparison rejected tied choices; 0/1 integers were read as seeds."""
+    assert "best on validation" in check_decision("b", {"a": 0.1 + 0.2, "b": 0.3}, REASON)
+    tied = {"a": [0.504, 0.61, 0.7], "b": [np.float32(0.504), np.float32(0.61), np.float32(0.7)]}
+    assert "best on validation" in check_decision("b", tied, REASON)
+    assert not compare_seeds([0.1 + 0.2] * 3, [0.3] * 3).decided
+    big = np.ones(40, dtype=int)
+    cheap = big.copy()
+    cheap[:5] = 0  # five examples differ: McNemar p = 0.062, within noise
+    for kind in (int, bool):
+        assert "within noise" in check_decision("cheap", {"big": big.astype(kind), "cheap": cheap.astype(kind)}, REASON)
+    column = {"big": (big == 1)[:, None], "cheap": (cheap == 1)[:, None]}
+    assert "within noise" in check_decision("cheap", column, REASON)
+    assert "0.001" in check_decision(np.float32(1e-3), {1e-3: 0.7, 1e-4: 0.6}, REASON, what="learning rate")
+
+
+def test_a_threshold_fix_is_one_the_learner_can_copy_and_scores_must_be_probabilities():
+    labels, scores = [0, 1, 1, 0], [0.1, 0.9, 0.37123454, 0.2]
+    with pytest.raises(DecisionNotSupported, match=r"at most 0\.37123454, e\.g\. 0\.3712\.$") as failed:
+        check_threshold(0.5, labels, scores, 1.0, REASON)
+    for fix in ("0.37123454", "0.3712"):
+        assert fix in str(failed.value)
+        assert "✓" in check_threshold(float(fix), labels, scores, 1.0, REASON)
+    with pytest.raises(DecisionNotSupported, match="0.4000000059604645"):  # float32 0.4 is above 0.4
+        check_threshold(np.float32(0.4), [0, 1, 1], [0.1, 0.9, 0.4], 1.0, REASON)
+    with pytest.raises(ValueError, match="expected probabilities"):
+        check_threshold(0.3, [0, 1, 1], [10, 90, 40], 1.0, REASON)
+    with pytest.raises(ValueError, match="threshold"):
+        check_threshold(-1, [0, 1, 1], [0.1, 0.9, 0.4], 1.0, REASON)
+
+
+def test_mcnemar_interval_and_verdict_never_contradict_each_other():
+    """The exact interval is the test turned around: it excludes 0 exactly when p < 0.05 (2,000 random pairs)."""
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        n = int(rng.integers(5, 300))
+        y_true = np.zeros(n, int)
+        pred_a, pred_b = ((rng.random(n) < rng.random()).astype(int) for _ in range(2))
+        verdict = compare_predictions(y_true, pred_a, pred_b)
+        assert (verdict.low > 0 or verdict.high < 0) == (verdict.p_value < 0.05), verdict.text

@@ -2,14 +2,16 @@
 
 Many exercises ask a learner to *choose* — how many layers to unfreeze, a learning rate, a
 backbone, a budget — from validation scores they measured themselves, and to justify the choice
-in one sentence. ``check_decision`` tests the reasoning, not a copied number: the choice must be
-the validation-best option, or within noise of it by the course's one rule
-(``tlcourse.stats.compare_seeds``). The scores are the learner's own, so training noise never
-fails a correct answer: whatever the runs gave, the best of them (or a tie with it) passes.
+in one sentence. ``check_decision`` checks the choice against the learner's own measurements, not
+against a copied number: the choice must be the validation-best option, or within noise of it by
+the course's one rule (``tlcourse.stats``). The scores are the learner's own, so training noise
+never fails a correct answer: whatever the runs gave, the best of them (or a tie with it) passes.
+The reason is for the learner (and a teacher) to read: the check only asks that one is written.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import statistics
 from collections.abc import Mapping, Sequence
@@ -21,7 +23,11 @@ from tlcourse.checks import check_text
 from tlcourse.stats import _scores, compare_predictions, compare_seeds
 
 MIN_REASON_WORDS = 5
-"""A justification is a sentence: at least this many words."""
+"""A justification is a sentence: at least this many different words."""
+PLACEHOLDERS = ("todo", "your reason", "your sentence", "write your", "...", "…")
+"""Text a reason still holds when it was not written yet."""
+TIE = 1e-6
+"""Scores this close (0–1) are a tie: float noise (0.1 + 0.2 vs 0.3, float32 vs float64) decides nothing."""
 
 
 class DecisionNotSupported(AssertionError):
@@ -30,6 +36,30 @@ class DecisionNotSupported(AssertionError):
 
 def _shown(option: Any) -> str:
     return repr(option) if isinstance(option, str) else str(option)
+
+
+def _check_reason(reason: Any, what: str) -> None:
+    words = {word.strip(".,;:!?\"'()").lower() for word in reason.split()} - {""} if isinstance(reason, str) else set()
+    unwritten = isinstance(reason, str) and any(mark in reason.lower() for mark in PLACEHOLDERS)
+    if len(words) < MIN_REASON_WORDS or unwritten:
+        raise ValueError(f"reason={reason!r}: expected your own sentence of at least {MIN_REASON_WORDS} different "
+                         f"words saying why this {what} (what your validation scores show). Fix: replace the "
+                         "placeholder in the reason variable with that sentence.")
+
+
+def _option_for(choice: Any, options: list) -> Any:
+    """The option ``choice`` names: itself, or the number option equal to it up to float precision."""
+    try:
+        if choice in options:
+            return next(option for option in options if option == choice)
+    except TypeError:  # an unhashable choice, e.g. a list
+        return None
+    if isinstance(choice, numbers.Real) and not isinstance(choice, (bool, np.bool_)):
+        close = [option for option in options if isinstance(option, numbers.Real) and not isinstance(option, bool)
+                 and np.isclose(float(option), float(choice), rtol=1e-6, atol=0)]
+        if len(close) == 1:  # e.g. np.float32(1e-3) for the option 0.001
+            return close[0]
+    return None
 
 
 def _per_option(validation_scores: Any) -> dict[Any, list[float]]:
@@ -71,8 +101,19 @@ def _per_example(validation_scores: Any) -> dict[Any, np.ndarray] | None:
     """``{option: bool array}`` when every option gives one True/False per validation example, else None."""
     if not isinstance(validation_scores, Mapping):
         return None
-    arrays = {option: np.asarray(values) for option, values in validation_scores.items()
-              if not isinstance(values, (numbers.Real, Mapping))}
+    arrays = {}
+    for option, values in validation_scores.items():
+        if isinstance(values, (numbers.Real, Mapping)):
+            continue
+        try:
+            array = np.asarray(values)
+        except ValueError:  # ragged lists: _per_option names the problem
+            return None
+        if array.ndim == 2 and 1 in array.shape:  # a column (N, 1) or a row (1, N) of True/False
+            array = array.reshape(-1)
+        if array.ndim == 1 and array.dtype.kind in "iu" and len(array) and set(np.unique(array)) <= {0, 1}:
+            array = array.astype(bool)  # 0/1 integers are correct/wrong per example, as (predictions == labels)
+        arrays[option] = array
     flags = [array.dtype == bool and array.ndim == 1 for array in arrays.values()]
     if not any(flags):
         return None
@@ -125,19 +166,16 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
     examples = _per_example(validation_scores)
     per_option = ({option: [float(array.mean())] for option, array in examples.items()} if examples is not None
                   else _per_option(validation_scores))
-    try:
-        known = choice in per_option
-    except TypeError:  # an unhashable choice, e.g. a list
-        known = False
-    if not known:
+    option = _option_for(choice, list(per_option))
+    if option is None:
+        shown = list(per_option) if len(per_option) <= 20 else f"{list(per_option)[:20]} … ({len(per_option)} in all)"
         raise ValueError(f"{what}={choice!r} is not one of the options measured: expected one of "
-                         f"{list(per_option)}. Fix: choose among the options you scored on validation.")
-    if not isinstance(reason, str) or len(reason.split()) < MIN_REASON_WORDS:
-        raise ValueError(f"reason={reason!r}: expected one sentence of at least {MIN_REASON_WORDS} words saying why "
-                         f"this {what} (what the validation scores show). Fix: write the sentence in the reason variable.")
+                         f"{shown}. Fix: choose among the options you scored on validation.")
+    choice = option
+    _check_reason(reason, what)
     means = {option: statistics.fmean(values) for option, values in per_option.items()}
     best = max(means, key=means.get)
-    if means[choice] == means[best]:
+    if means[best] - means[choice] <= TIE:
         line = f"✓ {what} {_shown(choice)}: the best on validation ({100 * means[choice]:.1f} %); reason noted."
     else:
         if examples is not None:  # one run each, the same examples: McNemar
@@ -145,7 +183,12 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
                                           examples[choice].astype(int), (_shown(best), _shown(choice)))
         else:
             verdict = compare_seeds(per_option[best], per_option[choice], (_shown(best), _shown(choice)))
-        if verdict.decided or verdict.runs < 2:
+        if verdict.runs < 2:
+            raise DecisionNotSupported(
+                f"{what} {choice!r} scored {100 * means[choice]:.1f} % on validation, behind {best!r} at "
+                f"{100 * means[best]:.1f} %. With one score per option nothing measures the noise, so only the best "
+                f"passes. Fix: choose {best!r}.")
+        if verdict.decided:
             raise DecisionNotSupported(
                 f"{what} {choice!r} scored {100 * means[choice]:.1f} % on validation, behind {best!r} at "
                 f"{100 * means[best]:.1f} %: {verdict.text}. Fix: choose {best!r}, or an option within noise of it "
@@ -153,6 +196,13 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
         line = f"✓ {what} {_shown(choice)}: within noise of the best, {_shown(best)} ({verdict.text}); reason noted."
     print(line)
     return line
+
+
+def _exact(value: float) -> str:
+    """``value`` short (``0.4``) where that is exact, else every digit (``0.37123454``): a printed
+    threshold must be one a learner can copy back and get the same flags."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[float], target: float, reason: str, *,
@@ -188,7 +238,8 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
     from tlcourse.checks import check_number
 
     what = check_text("what", what)
-    threshold = check_number(what, threshold, fix="e.g. 0.2 (flag when the score is at least this)")
+    threshold = float(check_number(what, threshold, minimum=0, maximum=1,
+                                   fix="e.g. 0.2 (flag when the score, 0–1, is at least this)"))
     target = check_number("target", target, above=0, maximum=1, fix="e.g. 0.95 for 95 % sensitivity")
     labels_array = np.asarray(labels)
     try:
@@ -208,13 +259,15 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
         raise ValueError(f"scores holds {int(np.sum(~np.isfinite(scores_array)))} NaN or infinite value(s): expected "
                          "one finite score per example (a NaN is never flagged, so a sensitivity would be wrong). "
                          "Fix: check the model's predictions (a diverged training gives NaN).")
+    if scores_array.min() < 0 or scores_array.max() > 1:
+        raise ValueError(f"scores run from {scores_array.min():g} to {scores_array.max():g}: expected probabilities "
+                         "0–1. Fix: pass the softmax probabilities of the positive class (logits go through "
+                         "keras.ops.softmax first; percentages are divided by 100).")
     is_positive = labels_array == positive
     if not is_positive.any():
         raise ValueError(f"labels holds no example of the positive class {positive!r}: a sensitivity needs at least one. "
                          "Fix: pass the validation labels, and positive= the index of the class the screen must find.")
-    if not isinstance(reason, str) or len(reason.split()) < MIN_REASON_WORDS:
-        raise ValueError(f"reason={reason!r}: expected one sentence of at least {MIN_REASON_WORDS} words saying why "
-                         f"this {what}. Fix: write the sentence in the reason variable.")
+    _check_reason(reason, what)
     flagged = scores_array >= threshold
     found, positives = int(np.sum(flagged & is_positive)), int(np.sum(is_positive))
     negatives = int(np.sum(~is_positive))
@@ -223,14 +276,17 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
                if np.mean(scores_array[is_positive] >= value) >= target]
     best = max(meeting)  # the lowest score always meets the target: every example is flagged there
     best_specificity = float(np.mean(scores_array[~is_positive] < best)) if negatives else float("nan")
+    best = float(best)
     if found / positives < target:
+        rounded = math.floor(best * 10_000) / 10_000  # lower is safe: it flags at least as many positives
         raise DecisionNotSupported(
-            f"{what} {threshold:g} flags {found}/{positives} = {100 * found / positives:.1f} % of the positive validation "
-            f"examples, below the target {100 * target:.0f} %. Fix: lower it — at most {best:g} meets the target.")
-    kept = (f"specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {best:g}, keeps "
+            f"{what} {_exact(threshold)} flags {found}/{positives} = {100 * found / positives:.1f} % of the positive "
+            f"validation examples, below the target {100 * target:.0f} %. Fix: lower it to at most {_exact(best)}"
+            + (f", e.g. {rounded:g}." if rounded != best else "."))
+    kept = (f"specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {_exact(best)}, keeps "
             f"{100 * best_specificity:.1f} %" if negatives else
-            f"no negative example to measure a specificity on; the highest {what} meeting the target is {best:g}")
-    line = (f"✓ {what} {threshold:g}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:.0f} % on "
+            f"no negative example to measure a specificity on; the highest {what} meeting the target is {_exact(best)}")
+    line = (f"✓ {what} {_exact(threshold)}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:.0f} % on "
             f"validation, {kept}; reason noted.")
     print(line)
     return line

@@ -57,6 +57,7 @@ EXERCISE_HEADING = re.compile(r"^### Exercise (\d+) — \S.*\n+\*\S", re.M)
 
 
 SELF_CHECK_TITLE = "# @title Self-check"
+SOLUTIONS_HEADING = "## Solutions"
 
 
 def _code_first_line(cell: dict) -> str:
@@ -65,27 +66,39 @@ def _code_first_line(cell: dict) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercises_follow_the_course_pattern(path):
-    """`### Exercise N — title` + italic prompt, answer cell, folded `# @title Self-check`, folded `# @title Solution`."""
+    """`### Exercise N — title` + italic prompt, answer cell, folded `# @title Self-check`; its solution waits in
+    the notebook's last section, `## Solutions`, as `### Solution N — title` + a folded `# @title Solution` cell
+    (right after the exercise, Shift-Enter or Run all would run it by accident and overwrite the answer)."""
     cells = json.loads(path.read_text())["cells"]
     sources = ["".join(cell["source"]) for cell in cells]
     headings = [i for i, (cell, text) in enumerate(zip(cells, sources))
                 if cell["cell_type"] == "markdown" and text.startswith("### Exercise")]
     assert headings, f"{path.name}: the Exercises section needs at least one '### Exercise N — title'"
+    section = [i for i, (cell, text) in enumerate(zip(cells, sources))
+               if cell["cell_type"] == "markdown" and text.startswith(SOLUTIONS_HEADING)]
+    assert len(section) == 1, f"{path.name}: expected one '{SOLUTIONS_HEADING}' section, found {len(section)}"
     for number, index in enumerate(headings, start=1):
         where = f"{path.name}, exercise {number} (cell {index})"
         assert EXERCISE_HEADING.match(sources[index]) and sources[index].startswith(
             f"### Exercise {number} —"), f"{where}: start with '### Exercise {number} — title', then an *italic* prompt"
-        trio = cells[index + 1:index + 4]
-        assert len(trio) == 3 and all(cell["cell_type"] == "code" for cell in trio), (
-            f"{where}: the heading must be followed by three code cells: answer, self-check, solution")
-        answer, check, solution = (("".join(cell["source"])) for cell in trio)
+        assert index < section[0], f"{where}: exercises come before the '{SOLUTIONS_HEADING}' section"
+        pair = cells[index + 1:index + 3]
+        assert len(pair) == 2 and all(cell["cell_type"] == "code" for cell in pair), (
+            f"{where}: the heading must be followed by two code cells: the answer and the self-check")
+        answer, check = ("".join(cell["source"]) for cell in pair)
         assert "your" in answer.lower() and len(answer.splitlines()) <= 3, (
             f"{where}: the answer cell holds only a placeholder, e.g. `MY_ANSWER = None  # your answer`")
         assert check.startswith(SELF_CHECK_TITLE) and PLACEHOLDER_HINT in check, (
             f"{where}: the second cell starts '{SELF_CHECK_TITLE}' (folded: the learner runs it, never needs to read "
             f"it) and prints {PLACEHOLDER_HINT!r} for the placeholder")
-        assert _code_first_line(trio[2]) == nbtidy.SOLUTION_TITLE, (
-            f"{where}: the third cell's first line must be '{nbtidy.SOLUTION_TITLE}'")
+        title = sources[index].split("\n", 1)[0].split(" — ", 1)[1]
+        solution = [i for i in range(section[0], len(cells))
+                    if cells[i]["cell_type"] == "markdown" and sources[i].startswith(f"### Solution {number} — ")]
+        assert len(solution) == 1 and sources[solution[0]].startswith(f"### Solution {number} — {title}"), (
+            f"{where}: the Solutions section needs one '### Solution {number} — {title}' heading")
+        after = cells[solution[0] + 1] if solution[0] + 1 < len(cells) else {"cell_type": "markdown"}
+        assert _code_first_line(after) == nbtidy.SOLUTION_TITLE, (
+            f"{where}: its solution heading is followed by a code cell whose first line is '{nbtidy.SOLUTION_TITLE}'")
     for index, cell in enumerate(cells):
         first = _code_first_line(cell)
         if "solution" in first.lower():
@@ -94,11 +107,7 @@ def test_exercises_follow_the_course_pattern(path):
         if first == nbtidy.SOLUTION_TITLE:
             assert cell["metadata"] == nbtidy.FOLDED, (
                 f"{path.name}, cell {index}: the solution must be folded in JupyterLab and Colab. {FIX}")
-            assert index >= 2 and _code_first_line(cells[index - 1]).startswith(SELF_CHECK_TITLE) and (
-                cells[index - 2]["cell_type"] == "code"), (
-                f"{path.name}, cell {index}: a solution follows a '{SELF_CHECK_TITLE}' cell, which follows the answer cell")
-            assert any(index - 3 == heading for heading in headings), (
-                f"{path.name}, cell {index}: this solution belongs to no '### Exercise' heading")
+            assert index > section[0], f"{path.name}, cell {index}: solutions wait in the '{SOLUTIONS_HEADING}' section"
 
 
 def test_format_folds_every_titled_cell_and_unfolds_one_that_lost_its_title(tmp_path):

@@ -66,7 +66,8 @@ def _exercises() -> list[dict]:
         for index, cell in enumerate(cells):
             text = "".join(cell["source"])
             if cell["cell_type"] == "markdown" and text.startswith("### Exercise"):
-                code = "\n".join("".join(c["source"]) for c in cells[index + 1:index + 4])
+                following = itertools.takewhile(lambda c: c["cell_type"] == "code", cells[index + 1:])
+                code = "\n".join("".join(c["source"]) for c in following)  # given cells, answer, self-check
                 found.append({"where": f"{lesson.number:02d} {text.splitlines()[0]}", "prompt": text,
                               "code": code, "lesson": lesson})
     return found

@@ -58,6 +58,7 @@ EXERCISE_HEADING = re.compile(r"^### Exercise (\d+) — \S.*\n+\*\S", re.M)
 
 SELF_CHECK_TITLE = "# @title Self-check"
 SOLUTIONS_HEADING = "## Solutions"
+GIVEN_LABEL = "# given –"
 
 
 def _code_first_line(cell: dict) -> str:
@@ -66,7 +67,8 @@ def _code_first_line(cell: dict) -> str:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_exercises_follow_the_course_pattern(path):
-    """`### Exercise N — title` + italic prompt, answer cell, folded `# @title Self-check`; its solution waits in
+    """`### Exercise N — title` + italic prompt, up to two visible `# given – …` cells (code the exercise gives),
+    answer cell, folded `# @title Self-check`; its solution waits in
     the notebook's last section, `## Solutions`, as `### Solution N — title` + a folded `# @title Solution` cell
     (right after the exercise, Shift-Enter or Run all would run it by accident and overwrite the answer)."""
     cells = json.loads(path.read_text())["cells"]
@@ -82,9 +84,14 @@ def test_exercises_follow_the_course_pattern(path):
         assert EXERCISE_HEADING.match(sources[index]) and sources[index].startswith(
             f"### Exercise {number} —"), f"{where}: start with '### Exercise {number} — title', then an *italic* prompt"
         assert index < section[0], f"{where}: exercises come before the '{SOLUTIONS_HEADING}' section"
-        pair = cells[index + 1:index + 3]
+        start = index + 1
+        while start < len(cells) and _code_first_line(cells[start]).startswith(GIVEN_LABEL):
+            start += 1  # code the exercise gives (visible, run as is): e.g. measuring every option on validation
+        assert start - index - 1 <= 2, f"{where}: at most two '{GIVEN_LABEL} …' cells before the answer cell"
+        pair = cells[start:start + 2]
         assert len(pair) == 2 and all(cell["cell_type"] == "code" for cell in pair), (
-            f"{where}: the heading must be followed by two code cells: the answer and the self-check")
+            f"{where}: the heading (and its '{GIVEN_LABEL} …' cells) must be followed by two code cells: the answer and "
+            "the self-check")
         answer, check = ("".join(cell["source"]) for cell in pair)
         assert "your" in answer.lower() and len(answer.splitlines()) <= 3, (
             f"{where}: the answer cell holds only a placeholder, e.g. `MY_ANSWER = None  # your answer`")

@@ -228,3 +228,19 @@ def test_placeholder_repository_stops_with_a_clear_message(monkeypatch):
     assert "names no repository yet (still the placeholder OWNER/REPO)" in message
     assert "git archive -o course.zip HEAD" in message and '"tlcourse @ file:///content/course.zip"' in message
     _run_install_cell(cell, monkeypatch, installed=True)  # helpers already there (uploaded): the cell passes
+
+
+def test_format_folds_colab_s_own_title_spellings_and_survives_odd_metadata(tmp_path):
+    notebook = json.loads(NOTEBOOKS[0].read_text())
+    for cell_id, source, metadata in (("colab", "#@title Solution\nx = 1", {"jupyter": True}),
+                                      ("indented", "  # @title extra code – a table\ny = 2", None),
+                                      ("empty", None, {})):
+        notebook["cells"].append({"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source,
+                                  "outputs": [], "execution_count": None})
+    copy = tmp_path / NOTEBOOKS[0].name
+    copy.write_text(json.dumps(notebook))
+    assert nbtidy.main(["format"], folder=tmp_path) == 0
+    colab, indented, empty = json.loads(copy.read_text())["cells"][-3:]
+    assert "".join(colab["source"]).startswith(nbtidy.SOLUTION_TITLE) and colab["metadata"] == nbtidy.FOLDED
+    assert "".join(indented["source"]).startswith("# @title extra code") and indented["metadata"] == nbtidy.FOLDED
+    assert empty["source"] == [] and empty["metadata"] == {}

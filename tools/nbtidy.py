@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -184,8 +185,16 @@ def install_cell_source(path: Path) -> str:
 
 
 def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    source = cell.get("source") or ""
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+TITLE_SPELLINGS = re.compile(r"\A[ \t]*#[ \t]*@title[ \t]+")
+
+
+def canonical_title(source: str) -> str:
+    """``source`` with a first-line Colab title spelled ``# @title …`` (Colab also writes ``#@title``)."""
+    return TITLE_SPELLINGS.sub(FOLDED_TITLE, source, count=1)
 
 
 def tidy(notebook: dict, path: Path) -> dict:
@@ -198,13 +207,16 @@ def tidy(notebook: dict, path: Path) -> dict:
                                for line in source.split("\n"))
         if cell["cell_type"] == "markdown":
             source = with_quick_time(source, path)
+        if cell["cell_type"] == "code":
+            source = canonical_title(source)
         if cell["cell_type"] == "code" and source.startswith(INSTALL_MARKER):
             source = install_cell_source(path)
         cell_id = cell.get("id")
         if not cell_id or cell_id in seen:
             cell_id = hashlib.sha1(f"{path.name}:{index}:{source}".encode()).hexdigest()[:8]
         seen.add(cell_id)
-        metadata = {k: v for k, v in cell.get("metadata", {}).items() if k in KEPT_CELL_METADATA}
+        metadata = {k: v for k, v in (cell.get("metadata") or {}).items()
+                    if k in KEPT_CELL_METADATA and (k != "jupyter" or isinstance(v, dict))}
         if is_folded({"cell_type": cell["cell_type"], "source": source}):
             metadata.update(json.loads(json.dumps(FOLDED)))
         else:  # a cell whose title went shows its code again

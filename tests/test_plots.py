@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from tlcourse.plots import (plot_accuracy_vs_labels, plot_confusion_matrix, plot_history,  # noqa: E402
                             show_images)
 from tlcourse.results import summarize_runs  # noqa: E402
+from tlcourse.stats import mean_interval  # noqa: E402
 
 NAMES = ["daisy", "roses", "tulips"]
 
@@ -128,7 +129,22 @@ def test_summarize_runs_means_stds_counts_sorted_by_x():
         ("scratch", 1), ("scratch", 10), ("frozen", 1), ("frozen", 10)]
     assert summary[1]["mean"] == pytest.approx(0.3) and summary[1]["runs"] == 2
     assert summary[1]["std"] == pytest.approx(np.std([0.2, 0.4], ddof=1))
-    assert summary[2] == {"method": "frozen", "labels_per_class": 1, "mean": pytest.approx(0.5), "std": 0.0, "runs": 1}
+    assert summary[2] == {"method": "frozen", "labels_per_class": 1, "mean": pytest.approx(0.5), "low": pytest.approx(0.5),
+                          "high": pytest.approx(0.5), "std": 0.0, "runs": 1}  # one seed: no interval
+    mean, low, high = summary[1]["mean"], summary[1]["low"], summary[1]["high"]
+    assert 0 <= low < mean < high <= 1 and mean_interval([0.2, 0.4]) == (
+        f"{100 * mean:.1f} % (95 % CI {100 * low:.1f} to {100 * high:.1f}, 2 seeds)")  # the same interval everywhere
+
+
+def test_plot_accuracy_vs_labels_draws_the_95_percent_interval_not_the_std():
+    rows = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": a} for a in (0.60, 0.64, 0.68)]
+    summary = summarize_runs(rows)
+    axis = plot_accuracy_vs_labels(summary).axes[0]
+    bar = next(c for c in axis.collections if len(c.get_segments()))  # the vertical error bar
+    (_, bottom), (_, top) = bar.get_segments()[0]
+    assert (bottom, top) == (pytest.approx(summary[0]["low"]), pytest.approx(summary[0]["high"]))
+    assert top - bottom > 2 * summary[0]["std"]  # 3 seeds: the t interval is wider than ± one std
+    assert "95 % interval" in axis.get_title()
 
 
 def test_summarize_runs_other_x_key():
@@ -306,8 +322,8 @@ def test_plot_train_val_gap_ticks_whole_epochs_only():
 
 
 def test_plot_accuracy_vs_labels_names_the_split_it_plots():
-    summary = [{"method": "frozen", "labels_per_class": 1, "mean": 0.5, "std": 0.1},
-               {"method": "frozen", "labels_per_class": 10, "mean": 0.7, "std": 0.1}]
+    summary = [{"method": "frozen", "labels_per_class": 1, "mean": 0.5, "low": 0.4, "high": 0.6},
+               {"method": "frozen", "labels_per_class": 10, "mean": 0.7, "low": 0.6, "high": 0.8}]
     axis = plot_accuracy_vs_labels(summary, ylabel="validation accuracy").axes[0]
     assert axis.get_ylabel() == "validation accuracy" and axis.get_title().startswith("Validation accuracy")
     assert plot_accuracy_vs_labels(summary).axes[0].get_ylabel() == "test accuracy"

@@ -177,17 +177,20 @@ def plot_history(history: Mapping[str, Sequence[float]], phase_starts: Sequence[
 
 def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_class",
                             chance: float | None = None, title: str = "", ylabel: str = "test accuracy") -> Figure:
-    """Plot mean accuracy (± one standard deviation over seeds) against labels per class.
+    """Plot mean accuracy over seeds, with its 95 % interval as the error bar, against labels per class.
+
+    The bar is the course's one error bar, ``stats.interval_of_mean`` (the t interval of the mean
+    over seeds, as ``stats.mean_interval`` prints it); a point from one seed has no bar.
 
     Args:
-        summary: rows from ``tlcourse.results.summarize_runs`` (``method``, ``x``, ``mean``, ``std``).
+        summary: rows from ``tlcourse.results.summarize_runs`` (``method``, ``x``, ``mean``, ``low``, ``high``).
         x: the key holding the number of labelled examples per class.
         chance: draw chance accuracy (``1 / num_classes``) as a dotted line.
         title: figure title.
         ylabel: what the means are, e.g. ``"validation accuracy"`` for a sweep that makes choices.
     """
     ylabel = check_text("ylabel", ylabel)
-    summary = check_rows("summary", summary, ["method", x, "mean", "std"],
+    summary = check_rows("summary", summary, ["method", x, "mean", "low", "high"],
                          fix="pass tlcourse.results.summarize_runs(rows) of at least one run")
     if chance is not None:
         chance = check_number("chance", chance, minimum=0, maximum=1, fix="use 1 / num_classes")
@@ -195,7 +198,8 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     for method in dict.fromkeys(row["method"] for row in summary):
         points = [row for row in summary if row["method"] == method]
         axis.errorbar([row[x] for row in points], [row["mean"] for row in points],
-                      yerr=[row["std"] for row in points], marker="o", capsize=4, label=method)
+                      yerr=[[row["mean"] - row["low"] for row in points], [row["high"] - row["mean"] for row in points]],
+                      marker="o", capsize=4, label=method)
     if chance is not None:
         axis.axhline(chance, color="gray", linestyle=":", label="chance")
     axis.set_xscale("log")
@@ -206,7 +210,7 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
     axis.set_ylabel(ylabel)
     axis.set_ylim(0, 1)
     axis.legend()
-    axis.set_title(title or f"{ylabel.capitalize()} vs labels per class (mean ± std over seeds)")
+    axis.set_title(title or f"{ylabel.capitalize()} vs labels per class (mean and 95 % interval over seeds)")
     figure.tight_layout()
     return figure
 

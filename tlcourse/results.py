@@ -24,7 +24,7 @@ from tlcourse.checks import check_choice, check_number, check_rows, check_text
 from tlcourse.files import write_atomically
 from tlcourse.paths import RESULTS_ENV, results_dir
 from tlcourse.settings import PROFILES
-from tlcourse.stats import Verdict, compare_seeds
+from tlcourse.stats import Verdict, compare_seeds, interval_of_mean
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -186,17 +186,19 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
                    value: str = "test_accuracy") -> list[dict[str, Any]]:
-    """Mean and standard deviation of ``value`` over seeds, per (``method``, ``x``).
+    """Mean, 95 % interval and standard deviation of ``value`` over seeds, per (``method``, ``x``).
 
     Each row is one run (e.g. from ``tlcourse.lab.run_sweep``). Methods keep the order in which
-    they first appear; ``x`` values are sorted. The standard deviation is the sample one
-    (``statistics.stdev``), 0 for a single run. Empty ``rows`` raise ``ValueError`` (there is
-    nothing to summarise), as do rows lacking ``method``, ``x`` or ``value``.
+    they first appear; ``x`` values are sorted. ``low``/``high`` are the 95 % t interval of the mean
+    (``stats.interval_of_mean``, the course's one error bar; both equal the mean for a single run);
+    the standard deviation is the sample one (``statistics.stdev``), 0 for a single run. Empty
+    ``rows`` raise ``ValueError`` (there is nothing to summarise), as do rows lacking ``method``,
+    ``x`` or ``value``.
 
     Example:
         >>> rows = [{"method": "frozen", "labels_per_class": 3, "test_accuracy": a} for a in (0.5, 0.7)]
         >>> summarize_runs(rows)  # doctest: +ELLIPSIS
-        [{'method': 'frozen', 'labels_per_class': 3, 'mean': 0.6, 'std': 0.14..., 'runs': 2}]
+        [{'method': 'frozen', 'labels_per_class': 3, 'mean': 0.6, 'low': 0.0, 'high': 1.0, 'std': 0.14..., 'runs': 2}]
     """
     rows = check_rows("rows", rows, ["method", x, value], fix="pass the rows of at least one run")
     groups: dict[tuple[Any, Any], list[float]] = {}
@@ -205,11 +207,12 @@ def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
                               fix="every run needs a finite score (a NaN means the run failed)")
         groups.setdefault((row["method"], row[x]), []).append(number)
     methods = list(dict.fromkeys(method for method, _ in groups))
-    return [
-        {"method": method, x: key, "mean": statistics.fmean(values),
-         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "runs": len(values)}
-        for (method, key), values in sorted(groups.items(), key=lambda item: (methods.index(item[0][0]), item[0][1]))
-    ]
+    summary = []
+    for (method, key), values in sorted(groups.items(), key=lambda item: (methods.index(item[0][0]), item[0][1])):
+        mean, low, high = interval_of_mean(values)
+        summary.append({"method": method, x: key, "mean": mean, "low": low, "high": high,
+                        "std": statistics.stdev(values) if len(values) > 1 else 0.0, "runs": len(values)})
+    return summary
 
 
 def mean_accuracy(summary: Sequence[dict[str, Any]], method: str, labels_per_class: int) -> float:

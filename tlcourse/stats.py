@@ -244,28 +244,45 @@ def compare_predictions(y_true: Any, pred_a: Any, pred_b: Any, names: tuple[str,
     return Verdict(names, difference, low, high, n, p_value, winner, _interval_text(head, low, high, tail))
 
 
-def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
-    """Format scores over seeds (0–1) as ``"mean % (95 % CI low to high, n seeds)"``.
+def interval_of_mean(scores: Sequence[float] | Mapping[Any, float]) -> tuple[float, float, float]:
+    """Return ``(mean, low, high)`` of scores over seeds (0–1): the mean and its 95 % t interval.
 
-    The interval is the t interval of the mean, as in ``compare_seeds``; one seed gives the
-    mean alone; the interval is clipped to 0–100 % (the t interval of scores near 0 or 1 can
-    reach past them). Introduced in notebook 05.
+    The course's one error bar: ``mean_interval`` prints it, ``results.summarize_runs`` stores it
+    and ``plots.plot_accuracy_vs_labels`` draws it. One seed gives no interval (``low == high ==
+    mean``); the interval is clipped to 0–1 (the t interval of scores near 0 or 1 can reach past
+    them). Introduced in notebook 01.
 
     Example:
-        >>> mean_interval([0.70, 0.74, 0.72])
-        '72.0 % (95 % CI 67.0 to 77.0, 3 seeds)'
+        >>> [round(value, 3) for value in interval_of_mean([0.70, 0.74, 0.72])]
+        [0.72, 0.67, 0.77]
     """
     values = _scores("scores", scores)
     values = list(values.values()) if isinstance(values, dict) else values
     if not values:
         raise ValueError("scores is empty: expected one score per seed. Fix: run at least one seed.")
-    mean = 100 * statistics.fmean(values)
+    mean = statistics.fmean(values)
     if len(values) < 2:
-        return f"{mean:.1f} % (1 seed: no interval)"
-    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * 100 * statistics.stdev(values) \
+        return mean, mean, mean
+    half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * statistics.stdev(values) \
         / math.sqrt(len(values))
-    low, high = max(0.0, mean - half), min(100.0, mean + half)  # a score lies in 0–100 %, so does its interval
-    return f"{mean:.1f} % (95 % CI {low:.1f} to {high:.1f}, {len(values)} seeds)"
+    return mean, max(0.0, mean - half), min(1.0, mean + half)  # a score lies in 0–1, so does its interval
+
+
+def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
+    """Format scores over seeds (0–1) as ``"mean % (95 % CI low to high, n seeds)"``.
+
+    The interval is ``interval_of_mean``'s: the t interval of the mean, as in ``compare_seeds``,
+    clipped to 0–100 %; one seed gives the mean alone. Introduced in notebook 01.
+
+    Example:
+        >>> mean_interval([0.70, 0.74, 0.72])
+        '72.0 % (95 % CI 67.0 to 77.0, 3 seeds)'
+    """
+    mean, low, high = interval_of_mean(scores)
+    runs = len(scores)
+    if runs < 2:
+        return f"{100 * mean:.1f} % (1 seed: no interval)"
+    return f"{100 * mean:.1f} % (95 % CI {100 * low:.1f} to {100 * high:.1f}, {runs} seeds)"
 
 
 class TestSetReadTwice(RuntimeError):

@@ -140,3 +140,19 @@ def test_mean_interval_stays_within_0_and_100_percent():
 
     assert mean_interval([1.0, 0.9, 1.0]).endswith("(95 % CI 82.3 to 100.0, 3 seeds)")
     assert "CI 0.0 to" in mean_interval([0.0, 0.1, 0.0])
+
+
+def test_compare_rates_gives_newcombe_s_published_intervals_and_decides_by_them():
+    """Newcombe (1998), Statistics in Medicine 17:873, Table II, method 10: 56/70 − 48/80 → 0.0524 to 0.3339;
+    9/10 − 3/10 → 0.1705 to 0.8090."""
+    from tlcourse.stats import compare_rates
+
+    first = compare_rates(56, 70, 48, 80, ("a", "b"))
+    assert (first.low, first.high) == (pytest.approx(5.24, abs=0.01), pytest.approx(33.39, abs=0.01))
+    assert first.winner == "a" and first.runs == 150
+    second = compare_rates(9, 10, 3, 10)
+    assert (second.low, second.high) == (pytest.approx(17.05, abs=0.01), pytest.approx(80.90, abs=0.01))
+    tie = compare_rates(3, 4, 2, 4, ("a", "b"))
+    assert not tie.decided and tie.low < 0 < tie.high and "no clear difference" in tie.text
+    with pytest.raises(ValueError, match="trials"):
+        compare_rates(1, 0, 1, 2)

@@ -2,18 +2,22 @@
 
 Training is noisy: another seed draws other examples, other initial head weights and another
 shuffle, and the accuracy moves by a few points. So one run of each recipe cannot say which is
-better. The course answers "is A better than B?" in one of two ways, and only these two:
+better. The course answers "is A better than B?" in one of three ways, each for its kind of data,
+and only these:
 
 * **Across seeds** (``compare_seeds``): run both recipes with the same seeds, take the paired
   differences ``A − B`` (same seed, same data), and give their mean with a 95 % confidence
   interval from Student's t distribution. If the interval excludes 0, the one ahead is named;
   otherwise the verdict is "no clear difference". One seed gives no interval and no verdict.
-* **On the same test examples** (``compare_predictions``): two trained models, one test set.
-  Only the examples where exactly one model is right tell them apart; McNemar's exact test asks
-  whether that split is lopsided enough to be more than chance (p < 0.05).
+  Introduced in notebook 01.
+* **On the same examples** (``compare_predictions``): two trained models, one test set. Only the
+  examples where exactly one model is right tell them apart; McNemar's exact test asks whether
+  that split is lopsided enough to be more than chance (p < 0.05). Introduced in notebook 03.
+* **On different examples** (``compare_rates``): two rates counted on different examples, e.g.
+  the missed share of two classes; Newcombe's interval of their difference decides, as above.
+  Introduced in notebook 09.
 
-Both return a ``Verdict`` whose ``text`` is one line for a learner. Introduced in notebook 05
-(where seeds first appear); every later comparison uses it.
+Each returns a ``Verdict`` whose ``text`` is one line for a learner; every comparison uses them.
 
 The test set is read once, at the end: ``TestSet`` hands it out for the final report and says
 so, loudly, when a notebook asks for it a second time for another purpose (a choice made on test
@@ -44,8 +48,9 @@ class Verdict(NamedTuple):
         difference: ``first − second`` in points (accuracy × 100); mean over seeds, or the
             difference of the two accuracies on the same examples.
         low, high: the 95 % confidence interval of ``difference`` in points (NaN with one seed).
-        runs: how many seeds (``compare_seeds``) or test examples (``compare_predictions``).
-        p_value: the two-sided p-value (paired t-test, or McNemar's exact test); NaN with one seed.
+        runs: how many seeds (``compare_seeds``) or examples (``compare_predictions``, ``compare_rates``).
+        p_value: the two-sided p-value (paired t-test, or McNemar's exact test); NaN with one seed, and
+            for ``compare_rates``, whose verdict is its interval.
         winner: the name of the recipe clearly ahead, or ``None`` (no clear difference, or too
             few seeds for a verdict).
         text: one line for a learner, e.g. ``"frozen ahead by 6.1 points (95 % CI 2.0 to 10.2, 3 seeds)"``.
@@ -106,7 +111,7 @@ def compare_seeds(first: Sequence[float] | Mapping[Any, float], second: Sequence
     freedom (the paired t-test). If the interval lies wholly above or below 0, the recipe ahead
     is named; otherwise "no clear difference". With one seed there is no spread to estimate the
     noise from, so no verdict is given and the text says how many seeds are needed. Introduced
-    in notebook 05.
+    in notebook 01.
 
     Args:
         first, second: scores between 0 and 1 (accuracy, recall, IoU), one per seed: lists in
@@ -175,7 +180,7 @@ def compare_predictions(y_true: Any, pred_a: Any, pred_b: Any, names: tuple[str,
     of the accuracy difference given the ``b + c`` examples that differ (Clopper–Pearson on
     ``b / (b + c)``, scaled by ``(b + c) / N``): it is the same test turned around, so it excludes
     0 exactly when p < 0.05, and the text never contradicts itself. Use it for two *trained* models scored once on
-    the test set; to compare *recipes*, use ``compare_seeds``. Introduced in notebook 05.
+    the test set; to compare *recipes*, use ``compare_seeds``. Introduced in notebook 03.
 
     Args:
         y_true: true class indices ``[N]``.
@@ -242,6 +247,50 @@ def compare_predictions(y_true: Any, pred_a: Any, pred_b: Any, names: tuple[str,
         winner = None
         head = f"no clear difference between {names[0]} and {names[1]}: {scores}"
     return Verdict(names, difference, low, high, n, p_value, winner, _interval_text(head, low, high, tail))
+
+
+def compare_rates(successes_a: int, trials_a: int, successes_b: int, trials_b: int,
+                  names: tuple[str, str] = ("A", "B")) -> Verdict:
+    """Compare two rates measured on *different* examples, e.g. the missed share of two classes.
+
+    ``compare_predictions`` needs both models on the same examples; two classes, or two groups of
+    patients, are different examples. The difference of the two rates gets Newcombe's 95 % interval
+    (his method 10: each rate's Wilson interval from ``proportion_interval``, combined), which keeps
+    its coverage for small counts and rates near 0 or 1. As in ``compare_seeds``, the verdict is the
+    interval: it names the higher rate when 0 lies outside, else "no clear difference". No p-value
+    (``p_value`` is NaN). Introduced in notebook 09.
+
+    Args:
+        successes_a, trials_a: the first rate's count and its examples (e.g. missed images, class images).
+        successes_b, trials_b: the second rate's.
+        names: what to call the two rates.
+
+    Example:
+        >>> print(compare_rates(9, 12, 2, 12, ("tulips", "roses")))
+        tulips ahead by 58.3 points: 9/12 = 75.0 % vs 2/12 = 16.7 % (95 % CI +18.5 to +78.4 points, 24 examples)
+        >>> compare_rates(3, 4, 2, 4).decided
+        False
+
+    Raises:
+        TypeError: a count that is not a whole number.
+        ValueError: a group without examples, or more successes than trials.
+    """
+    names = _names(names)
+    low_a, high_a = proportion_interval(successes_a, trials_a)
+    low_b, high_b = proportion_interval(successes_b, trials_b)
+    rate_a, rate_b = successes_a / trials_a, successes_b / trials_b
+    difference = 100 * (rate_a - rate_b)
+    low = difference - 100 * math.sqrt((rate_a - low_a) ** 2 + (high_b - rate_b) ** 2)
+    high = difference + 100 * math.sqrt((high_a - rate_a) ** 2 + (rate_b - low_b) ** 2)
+    rates = (f"{successes_a}/{trials_a} = {100 * rate_a:.1f} % vs {successes_b}/{trials_b} = {100 * rate_b:.1f} %")
+    if low > 0 or high < 0:
+        winner = names[0] if difference > 0 else names[1]
+        head = f"{winner} ahead by {abs(difference):.1f} points: {rates}"
+    else:
+        winner = None
+        head = f"no clear difference between {names[0]} and {names[1]}: {rates}"
+    return Verdict(names, difference, low, high, trials_a + trials_b, math.nan, winner,
+                   _interval_text(head, low, high, f"{trials_a + trials_b} examples"))
 
 
 def interval_of_mean(scores: Sequence[float] | Mapping[Any, float]) -> tuple[float, float, float]:
@@ -354,7 +403,7 @@ def proportion_interval(successes: int, trials: int) -> tuple[float, float]:
     rate could lie from the measured one. Wilson's interval (Wilson, 1927) stays inside 0–1 and
     keeps its coverage near 95 % for small counts and rates near 0 or 1, where the textbook
     ``p ± 1.96·√(p(1−p)/n)`` fails (it gives ``[1, 1]`` for 20 right out of 20). Introduced in
-    notebook 13.
+    notebook 09.
 
     Args:
         successes: how many examples counted (e.g. pneumonia X-rays the model flagged).

@@ -117,17 +117,23 @@ def test_exercises_follow_the_course_pattern(path):
             assert index > section[0], f"{path.name}, cell {index}: solutions wait in the '{SOLUTIONS_HEADING}' section"
 
 
-def test_format_folds_every_titled_cell_and_unfolds_one_that_lost_its_title(tmp_path):
+def _formatted_code_cells(tmp_path, cells: tuple) -> list[dict]:
+    """Append code cells ``(id, source, metadata)`` to a copy of notebook 00, run ``format``, return them."""
     notebook = json.loads(NOTEBOOKS[0].read_text())
-    for cell_id, source, metadata in (("solution", "# @title Solution\nx = 1", {"tags": ["x"]}),
-                                      ("extra", "# @title extra code – a table\nx = 2", {}),
-                                      ("plain", "x = 3", json.loads(json.dumps(nbtidy.FOLDED)))):
+    for cell_id, source, metadata in cells:
         notebook["cells"].append({"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source,
                                   "outputs": [], "execution_count": None})
     copy = tmp_path / NOTEBOOKS[0].name
     copy.write_text(json.dumps(notebook))
     assert nbtidy.main(["format"], folder=tmp_path) == 0
-    solution, extra, plain = json.loads(copy.read_text())["cells"][-3:]
+    return json.loads(copy.read_text())["cells"][-len(cells):]
+
+
+def test_format_folds_every_titled_cell_and_unfolds_one_that_lost_its_title(tmp_path):
+    solution, extra, plain = _formatted_code_cells(tmp_path, (
+        ("solution", "# @title Solution\nx = 1", {"tags": ["x"]}),
+        ("extra", "# @title extra code – a table\nx = 2", {}),
+        ("plain", "x = 3", json.loads(json.dumps(nbtidy.FOLDED)))))
     assert solution["metadata"] == extra["metadata"] == nbtidy.FOLDED
     assert plain["metadata"] == {}
 
@@ -231,16 +237,10 @@ def test_placeholder_repository_stops_with_a_clear_message(monkeypatch):
 
 
 def test_format_folds_colab_s_own_title_spellings_and_survives_odd_metadata(tmp_path):
-    notebook = json.loads(NOTEBOOKS[0].read_text())
-    for cell_id, source, metadata in (("colab", "#@title Solution\nx = 1", {"jupyter": True}),
-                                      ("indented", "  # @title extra code – a table\ny = 2", None),
-                                      ("empty", None, {})):
-        notebook["cells"].append({"cell_type": "code", "id": cell_id, "metadata": metadata, "source": source,
-                                  "outputs": [], "execution_count": None})
-    copy = tmp_path / NOTEBOOKS[0].name
-    copy.write_text(json.dumps(notebook))
-    assert nbtidy.main(["format"], folder=tmp_path) == 0
-    colab, indented, empty = json.loads(copy.read_text())["cells"][-3:]
+    colab, indented, empty = _formatted_code_cells(tmp_path, (
+        ("colab", "#@title Solution\nx = 1", {"jupyter": True}),
+        ("indented", "  # @title extra code – a table\ny = 2", None),
+        ("empty", None, {})))
     assert "".join(colab["source"]).startswith(nbtidy.SOLUTION_TITLE) and colab["metadata"] == nbtidy.FOLDED
     assert "".join(indented["source"]).startswith("# @title extra code") and indented["metadata"] == nbtidy.FOLDED
     assert empty["source"] == [] and empty["metadata"] == {}

@@ -207,3 +207,23 @@ def test_mcnemar_interval_and_verdict_never_contradict_each_other():
         pred_a, pred_b = ((rng.random(n) < rng.random()).astype(int) for _ in range(2))
         verdict = compare_predictions(y_true, pred_a, pred_b)
         assert (verdict.low > 0 or verdict.high < 0) == (verdict.p_value < 0.05), verdict.text
+
+
+def test_what_the_second_probe_broke_passes_now():
+    """Float 0/1 NumPy arrays are per-example; typed lists are seeds; NumPy seed keys match int ones; a
+    sentence with '...' or 'Mastodon' is a reason; 70 % written as 0.1 * 7 is met by 7 of 10."""
+    big = np.ones(40)
+    cheap = big.copy()
+    cheap[:5] = 0.0
+    assert "within noise" in check_decision("cheap", {"big": big, "cheap": cheap}, REASON)  # float 0/1: McNemar
+    with pytest.raises(DecisionNotSupported, match="only the best passes"):  # a typed list is one seed each
+        check_decision("b", {"a": [1.0], "b": [0.9]}, REASON)
+    assert "within noise" in check_decision("b", {"a": [1, 1, 1], "b": [0.9, 0.95, 0.99]}, REASON)
+    seeds = {"a": dict(zip(np.arange(3), [0.72, 0.70, 0.75])), "b": dict(zip(range(3), [0.71, 0.70, 0.73]))}
+    assert "within noise" in check_decision("b", seeds, REASON)
+    for reason in ("it was best... and cheaper to train as well", "Mastodon-sized models are slower than this one"):
+        assert check_decision("a", {"a": 0.9, "b": 0.8}, reason)
+    with pytest.raises(ValueError, match="replace the placeholder"):
+        check_decision("a", {"a": 0.9, "b": 0.8}, "TODO write your reason here")
+    labels, scores = [1] * 10 + [0] * 2, [0.9] * 7 + [0.1] * 3 + [0.2, 0.05]
+    assert "≥ 70 %" in check_threshold(0.5, labels, scores, 0.1 * 7, REASON)

@@ -244,3 +244,17 @@ def test_format_folds_colab_s_own_title_spellings_and_survives_odd_metadata(tmp_
     assert "".join(colab["source"]).startswith(nbtidy.SOLUTION_TITLE) and colab["metadata"] == nbtidy.FOLDED
     assert "".join(indented["source"]).startswith("# @title extra code") and indented["metadata"] == nbtidy.FOLDED
     assert empty["source"] == [] and empty["metadata"] == {}
+
+
+def test_format_keeps_pasted_images_and_names_a_broken_file(tmp_path):
+    notebook = json.loads(NOTEBOOKS[0].read_text(encoding="utf-8"))
+    image = {"image.png": {"image/png": "iVBORw0KGgo="}}
+    notebook["cells"].append({"cell_type": "markdown", "id": "pasted", "metadata": {}, "attachments": image,
+                              "source": "![image](attachment:image.png)"})
+    copy = tmp_path / NOTEBOOKS[0].name
+    copy.write_text(json.dumps(notebook), encoding="utf-8")
+    assert nbtidy.main(["format"], folder=tmp_path) == 0
+    assert json.loads(copy.read_text(encoding="utf-8"))["cells"][-1]["attachments"] == image
+    copy.write_text("<<<<<<< HEAD\n{", encoding="utf-8")
+    with pytest.raises(SystemExit, match="not valid notebook JSON"):
+        nbtidy.main(["check"], folder=tmp_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,8 +25,8 @@ from tlcourse.stats import _scores, compare_predictions, compare_seeds
 
 MIN_REASON_WORDS = 5
 """A justification is a sentence: at least this many different words."""
-PLACEHOLDERS = ("todo", "your reason", "your sentence", "write your", "...", "…")
-"""Text a reason still holds when it was not written yet."""
+PLACEHOLDERS = re.compile(r"\b(todo|tbd|your reason|your sentence|your answer|write your reason)\b", re.I)
+"""Whole phrases a reason still holds when it was not written yet."""
 TIE = 1e-6
 """Scores this close (0–1) are a tie: float noise (0.1 + 0.2 vs 0.3, float32 vs float64) decides nothing."""
 
@@ -39,12 +40,13 @@ def _shown(option: Any) -> str:
 
 
 def _check_reason(reason: Any, what: str) -> None:
-    words = {word.strip(".,;:!?\"'()").lower() for word in reason.split()} - {""} if isinstance(reason, str) else set()
-    unwritten = isinstance(reason, str) and any(mark in reason.lower() for mark in PLACEHOLDERS)
+    words = {word.strip(".,;:!?\"'()…").lower() for word in reason.split()} - {""} if isinstance(reason, str) else set()
+    unwritten = isinstance(reason, str) and PLACEHOLDERS.search(reason)
     if len(words) < MIN_REASON_WORDS or unwritten:
+        fix = ("replace the placeholder in the reason variable with that sentence" if unwritten else
+               "write that sentence, as a string, in the reason variable")
         raise ValueError(f"reason={reason!r}: expected your own sentence of at least {MIN_REASON_WORDS} different "
-                         f"words saying why this {what} (what your validation scores show). Fix: replace the "
-                         "placeholder in the reason variable with that sentence.")
+                         f"words saying why this {what} (what your validation scores show). Fix: {fix}.")
 
 
 def _option_for(choice: Any, options: list) -> Any:
@@ -77,7 +79,8 @@ def _per_option(validation_scores: Any) -> dict[Any, list[float]]:
             scores = [scores]
         checked = _scores(f"validation_scores[{option!r}]", scores)
         if isinstance(checked, dict):  # {seed: score}: pair the options by seed, not by position
-            seeds[option] = sorted(checked, key=repr)
+            checked = {seed.item() if isinstance(seed, np.generic) else seed: score for seed, score in checked.items()}
+            seeds[option] = sorted(checked, key=repr)  # np.int64(0) and 0 are one seed
             values = [checked[seed] for seed in seeds[option]]
         else:
             values = checked
@@ -111,8 +114,11 @@ def _per_example(validation_scores: Any) -> dict[Any, np.ndarray] | None:
             return None
         if array.ndim == 2 and 1 in array.shape:  # a column (N, 1) or a row (1, N) of True/False
             array = array.reshape(-1)
-        if array.ndim == 1 and array.dtype.kind in "iu" and len(array) and set(np.unique(array)) <= {0, 1}:
-            array = array.astype(bool)  # 0/1 integers are correct/wrong per example, as (predictions == labels)
+        if (isinstance(values, np.ndarray) or hasattr(values, "numpy")) and array.ndim == 1 and \
+                array.dtype.kind in "iuf" and len(array) and set(np.unique(array).tolist()) <= {0, 1}:
+            # a NumPy (or tensor) array of 0/1 is correct/wrong per example: (predictions == labels).astype(float),
+            # or a Keras accuracy metric per example; a typed list like [1, 1, 0] stays scores per seed
+            array = array.astype(bool)
         arrays[option] = array
     flags = [array.dtype == bool and array.ndim == 1 for array in arrays.values()]
     if not any(flags):
@@ -141,7 +147,7 @@ def check_decision(choice: Any, validation_scores: Mapping[Any, float | Sequence
     option. The choice passes when it has the highest mean, or when ``stats.compare_seeds``
     finds no clear difference between it and the best (which needs at least two seeds; from one
     run per option only the best passes). With one run per option, give instead each option's
-    correctness on the same validation examples (a True/False array, ``predictions == labels``):
+    correctness on the same validation examples (a NumPy array of True/False, ``predictions == labels``, or 0/1):
     the noise is then judged by McNemar's test (``stats.compare_predictions``), so an option
     within noise of the best passes too. ``reason`` is the learner's one-sentence
     justification. Prints and returns one line.
@@ -272,21 +278,22 @@ def check_threshold(threshold: float, labels: Sequence[int], scores: Sequence[fl
     found, positives = int(np.sum(flagged & is_positive)), int(np.sum(is_positive))
     negatives = int(np.sum(~is_positive))
     specificity = float(np.mean(~flagged[~is_positive])) if negatives else float("nan")
+    target_met = target - 1e-9  # float noise (0.1 * 7 for 70 %) must not fail a threshold that meets the target
     meeting = [value for value in np.unique(scores_array)
-               if np.mean(scores_array[is_positive] >= value) >= target]
+               if np.mean(scores_array[is_positive] >= value) >= target_met]
     best = max(meeting)  # the lowest score always meets the target: every example is flagged there
     best_specificity = float(np.mean(scores_array[~is_positive] < best)) if negatives else float("nan")
     best = float(best)
-    if found / positives < target:
-        rounded = math.floor(best * 10_000) / 10_000  # lower is safe: it flags at least as many positives
+    if found / positives < target_met:
+        rounded = math.floor(best * 10_000 + 1e-6) / 10_000  # lower is safe: it flags at least as many positives
         raise DecisionNotSupported(
             f"{what} {_exact(threshold)} flags {found}/{positives} = {100 * found / positives:.1f} % of the positive "
-            f"validation examples, below the target {100 * target:.0f} %. Fix: lower it to at most {_exact(best)}"
+            f"validation examples, below the target {100 * target:g} %. Fix: lower it to at most {_exact(best)}"
             + (f", e.g. {rounded:g}." if rounded != best else "."))
     kept = (f"specificity {100 * specificity:.1f} %; the highest {what} meeting the target, {_exact(best)}, keeps "
             f"{100 * best_specificity:.1f} %" if negatives else
             f"no negative example to measure a specificity on; the highest {what} meeting the target is {_exact(best)}")
-    line = (f"✓ {what} {_exact(threshold)}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:.0f} % on "
+    line = (f"✓ {what} {_exact(threshold)}: sensitivity {found}/{positives} = {100 * found / positives:.1f} % ≥ {100 * target:g} % on "
             f"validation, {kept}; reason noted.")
     print(line)
     return line

@@ -27,6 +27,7 @@ data is a choice fitted to the test data).
 from __future__ import annotations
 
 import math
+import numbers
 import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -53,7 +54,7 @@ class Verdict(NamedTuple):
             for ``compare_rates``, whose verdict is its interval.
         winner: the name of the recipe clearly ahead, or ``None`` (no clear difference, or too
             few seeds for a verdict).
-        text: one line for a learner, e.g. ``"frozen ahead by 6.1 points (95 % CI 2.0 to 10.2, 3 seeds)"``.
+        text: one line for a learner, e.g. ``"frozen ahead by 6.1 points (95 % CI +2.0 to +10.2 points, 3 seeds)"``.
     """
 
     names: tuple[str, str]
@@ -81,10 +82,21 @@ def _scores(name: str, values: Any) -> dict[Any, float] | list[float]:
         raise TypeError(f"{name}={values!r} is a {type(values).__name__}: expected scores per seed, as a list in seed "
                         "order or a dict {seed: score}. Fix: collect one score per seed, e.g. [0.71, 0.68, 0.74].")
     else:
-        items = list(enumerate(np.asarray(values, dtype=object).reshape(-1).tolist()))
-    checked = {key: check_number(f"{name}[{key!r}]", value, minimum=0, maximum=1,
-                                 fix="pass scores between 0 and 1 (accuracy, IoU, recall), not percentages")
-               for key, value in items}
+        try:
+            array = np.asarray(values, dtype=object)
+        except ValueError:  # ragged nested lists
+            array = None
+        if array is None or array.ndim > 1 or (array.ndim == 1 and any(
+                isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes)) for value in array)):
+            raise ValueError(f"{name} is nested (shape {getattr(array, 'shape', 'ragged')}): expected one score per "
+                             "seed, a flat list. Fix: pass one list per recipe, e.g. [0.71, 0.68, 0.74], not a table.")
+        items = list(enumerate(array.reshape(-1).tolist()))
+    checked = {}
+    for key, value in items:
+        is_nan = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isnan(value)
+        fix = ("a run gave NaN: check it (a diverged training gives NaN)" if is_nan
+               else "pass scores between 0 and 1 (accuracy, IoU, recall), not percentages")
+        checked[key] = check_number(f"{name}[{key!r}]", value, minimum=0, maximum=1, fix=fix)
     return checked if isinstance(values, Mapping) else list(checked.values())
 
 
@@ -131,8 +143,8 @@ def compare_seeds(first: Sequence[float] | Mapping[Any, float], second: Sequence
     one, other = _scores("first", first), _scores("second", second)
     if isinstance(one, dict) or isinstance(other, dict):
         if not (isinstance(one, dict) and isinstance(other, dict)) or set(one) != set(other):
-            raise ValueError(f"first has seeds {sorted(one) if isinstance(one, dict) else '(a list)'} and second "
-                             f"{sorted(other) if isinstance(other, dict) else '(a list)'}: expected the same seeds on "
+            raise ValueError(f"first has seeds {sorted(one, key=repr) if isinstance(one, dict) else '(a list)'} and second "
+                             f"{sorted(other, key=repr) if isinstance(other, dict) else '(a list)'}: expected the same seeds on "
                              "both sides (a comparison is paired by seed). Fix: run both recipes with the same seeds.")
         keys = sorted(one, key=repr)
         one, other = [one[key] for key in keys], [other[key] for key in keys]
@@ -156,7 +168,7 @@ def compare_seeds(first: Sequence[float] | Mapping[Any, float], second: Sequence
         p_value = 1.0 if mean == 0 else 0.0
     else:
         half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, runs - 1)) * spread / math.sqrt(runs)
-        low, high = mean - half, mean + half
+        low, high = max(-100.0, mean - half), min(100.0, mean + half)  # 0–1 scores differ by at most 100 points
         t_value = mean / (spread / math.sqrt(runs))
         p_value = float(2 * scipy_stats.t.sf(abs(t_value), runs - 1))
     if low > 0 or high < 0:
@@ -257,7 +269,8 @@ def compare_rates(successes_a: int, trials_a: int, successes_b: int, trials_b: i
     patients, are different examples. The difference of the two rates gets Newcombe's 95 % interval
     (his method 10: each rate's Wilson interval from ``proportion_interval``, combined), which keeps
     its coverage for small counts and rates near 0 or 1. As in ``compare_seeds``, the verdict is the
-    interval: it names the higher rate when 0 lies outside, else "no clear difference". No p-value
+    interval: it names the higher rate when 0 lies outside ("higher", not "ahead": the rate may be a
+    bad one, such as a missed share), else "no clear difference". No p-value
     (``p_value`` is NaN). Introduced in notebook 09.
 
     Args:
@@ -267,7 +280,7 @@ def compare_rates(successes_a: int, trials_a: int, successes_b: int, trials_b: i
 
     Example:
         >>> print(compare_rates(9, 12, 2, 12, ("tulips", "roses")))
-        tulips ahead by 58.3 points: 9/12 = 75.0 % vs 2/12 = 16.7 % (95 % CI +18.5 to +78.4 points, 24 examples)
+        tulips higher by 58.3 points: 9/12 = 75.0 % vs 2/12 = 16.7 % (95 % CI +18.5 to +78.4 points, 24 examples)
         >>> compare_rates(3, 4, 2, 4).decided
         False
 
@@ -276,8 +289,13 @@ def compare_rates(successes_a: int, trials_a: int, successes_b: int, trials_b: i
         ValueError: a group without examples, or more successes than trials.
     """
     names = _names(names)
-    low_a, high_a = proportion_interval(successes_a, trials_a)
-    low_b, high_b = proportion_interval(successes_b, trials_b)
+    intervals = []
+    for name, successes, trials in ((names[0], successes_a, trials_a), (names[1], successes_b, trials_b)):
+        try:
+            intervals.append(proportion_interval(successes, trials))
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"{name} ({successes}/{trials}): {error}") from None
+    (low_a, high_a), (low_b, high_b) = intervals
     rate_a, rate_b = successes_a / trials_a, successes_b / trials_b
     difference = 100 * (rate_a - rate_b)
     low = difference - 100 * math.sqrt((rate_a - low_a) ** 2 + (high_b - rate_b) ** 2)
@@ -285,7 +303,7 @@ def compare_rates(successes_a: int, trials_a: int, successes_b: int, trials_b: i
     rates = (f"{successes_a}/{trials_a} = {100 * rate_a:.1f} % vs {successes_b}/{trials_b} = {100 * rate_b:.1f} %")
     if low > 0 or high < 0:
         winner = names[0] if difference > 0 else names[1]
-        head = f"{winner} ahead by {abs(difference):.1f} points: {rates}"
+        head = f"{winner} higher by {abs(difference):.1f} points: {rates}"  # a rate may be a bad one (missed share)
     else:
         winner = None
         head = f"no clear difference between {names[0]} and {names[1]}: {rates}"
@@ -305,16 +323,22 @@ def interval_of_mean(scores: Sequence[float] | Mapping[Any, float]) -> tuple[flo
         >>> [round(value, 3) for value in interval_of_mean([0.70, 0.74, 0.72])]
         [0.72, 0.67, 0.77]
     """
+    return _interval_and_runs(scores)[:3]
+
+
+def _interval_and_runs(scores: Any) -> tuple[float, float, float, int]:
+    if isinstance(scores, np.ndarray) and scores.ndim == 0:
+        scores = [scores.item()]
     values = _scores("scores", scores)
     values = list(values.values()) if isinstance(values, dict) else values
     if not values:
         raise ValueError("scores is empty: expected one score per seed. Fix: run at least one seed.")
     mean = statistics.fmean(values)
     if len(values) < 2:
-        return mean, mean, mean
+        return mean, mean, mean, 1
     half = float(scipy_stats.t.ppf(0.5 + CONFIDENCE / 2, len(values) - 1)) * statistics.stdev(values) \
         / math.sqrt(len(values))
-    return mean, max(0.0, mean - half), min(1.0, mean + half)  # a score lies in 0–1, so does its interval
+    return mean, max(0.0, mean - half), min(1.0, mean + half), len(values)  # a score lies in 0–1, so does its interval
 
 
 def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
@@ -327,8 +351,7 @@ def mean_interval(scores: Sequence[float] | Mapping[Any, float]) -> str:
         >>> mean_interval([0.70, 0.74, 0.72])
         '72.0 % (95 % CI 67.0 to 77.0, 3 seeds)'
     """
-    mean, low, high = interval_of_mean(scores)
-    runs = len(scores)
+    mean, low, high, runs = _interval_and_runs(scores)
     if runs < 2:
         return f"{100 * mean:.1f} % (1 seed: no interval)"
     return f"{100 * mean:.1f} % (95 % CI {100 * low:.1f} to {100 * high:.1f}, {runs} seeds)"

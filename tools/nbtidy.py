@@ -133,7 +133,7 @@ def is_folded(cell: dict) -> bool:
 
 def repository() -> tuple[str, str]:
     """Return ``(owner/name, branch)`` from pyproject.toml's ``[tool.tlcourse]``."""
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["tlcourse"]
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["tlcourse"]
     return config["repository"], config["branch"]
 
 
@@ -225,6 +225,8 @@ def tidy(notebook: dict, path: Path) -> dict:
             if metadata.get("jupyter") == {}:
                 del metadata["jupyter"]
         clean = {"cell_type": cell["cell_type"], "id": cell_id, "source": source, "metadata": metadata}
+        if cell.get("attachments"):  # images pasted into a markdown cell
+            clean["attachments"] = cell["attachments"]
         if cell["cell_type"] == "code":
             clean.update(outputs=[], execution_count=None)
         cells.append(clean)
@@ -242,7 +244,12 @@ def render(notebook: dict) -> str:
 
 def tidied_text(path: Path) -> str:
     """Return what ``format`` would write for ``path``."""
-    return render(tidy(json.loads(path.read_text()), path))
+    try:
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"{path}: not valid notebook JSON ({error}). Fix: resolve the merge conflict or restore "
+                         "the file from git, then run format again.") from None
+    return render(tidy(notebook, path))
 
 
 def notebook_paths(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -256,10 +263,10 @@ def main(argv: list[str], folder: Path = NOTEBOOKS) -> int:
     changed = []
     for path in notebook_paths(folder):
         text = tidied_text(path)
-        if text != path.read_text():
+        if text != path.read_text(encoding="utf-8"):
             changed.append(path)
             if argv[0] == "format":
-                path.write_text(text)
+                path.write_text(text, encoding="utf-8")
     if folder == NOTEBOOKS:
         readme = README.read_text(encoding="utf-8")
         if readme_text(readme) != readme:

@@ -14,17 +14,22 @@ from tlcourse.checks import check_choice, check_int
 
 @dataclass(frozen=True)
 class Needs:
-    """Downloads of one notebook: TFDS dataset names and Keras Applications backbones (ImageNet, no top)."""
+    """Downloads of one notebook: TFDS dataset names and Keras Applications backbones (ImageNet, no top).
+
+    ``extra_sizes``: input sizes besides the notebook's own at which a size-dependent backbone
+    (MobileNetV2's weight file depends on it) is also loaded, e.g. an exercise's smaller input.
+    """
 
     datasets: tuple[str, ...] = ()
     backbones: tuple[str, ...] = ()
+    extra_sizes: tuple[int, ...] = ()
 
 
 FLOWERS = ("tf_flowers",)
 NEEDS: dict[int, Needs] = {
     2: Needs(FLOWERS),
     3: Needs(FLOWERS, ("MobileNetV2", "ResNet50")),  # ResNet50: the exercise
-    4: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0")),  # the last two: exercise
+    4: Needs(FLOWERS, ("MobileNetV2",), extra_sizes=(128,)),  # 128 px: the exercise's smaller input
     5: Needs(FLOWERS, ("MobileNetV2",)),
     6: Needs(FLOWERS, ("MobileNetV2",)),
     7: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50", "InceptionV3", "VGG16",
@@ -63,6 +68,8 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
         (['tf_flowers'], [('MobileNetV2', 160), ('ResNet50', 224)])
         >>> plan([13], "quick")[1]
         [('MobileNetV2', 128), ('ResNet50', 224), ('InceptionV3', 224)]
+        >>> plan([4], "quick")[1]  # the exercise's 128 px too
+        [('MobileNetV2', 160), ('MobileNetV2', 128)]
     """
     from tlcourse.settings import get_settings
 
@@ -75,9 +82,10 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
         image_size = _setting(settings, IMAGE_SIZES[number]) if number in IMAGE_SIZES else settings.image_size
         datasets += [name for name in needs.datasets if name not in datasets]
         for backbone in needs.backbones:
-            item = (backbone, image_size if backbone in SIZE_DEPENDENT else 224)
-            if item not in weights:
-                weights.append(item)
+            sizes = (image_size, *needs.extra_sizes) if backbone in SIZE_DEPENDENT else (224,)
+            for item in ((backbone, size) for size in sizes):
+                if item not in weights:
+                    weights.append(item)
     return datasets, weights
 
 

@@ -14,10 +14,11 @@ class Lesson:
 
     ``core`` marks the lessons of the beginner's core path (every article step; the aim is at most
     ``CORE_PATH_BUDGET_MINUTES`` in all); ``minutes`` is a beginner's time for the lesson's main
-    line and exercises in the ``quick`` profile — reading, running, solving — with its deep dives
-    (folded ``<details>`` boxes and the optional section at the end) left closed, as estimated by
-    a reader playing a beginner (core lessons: 2026-12-04, before three exercises were removed;
-    the others: 2026-11-29). Estimates, not measurements: replace them when real learners are timed. ``available``
+    line and exercise in the ``quick`` profile — reading, running, solving — with its deep dives
+    (folded ``<details>`` boxes, the optional section at the end and the solutions) left closed, as
+    estimated by a reader playing a beginner on 2026-12-05 (the course after issue 17's first round:
+    one exercise per core lesson, folded plumbing). Estimates, not measurements: replace them when
+    real learners are timed. ``available``
     is False for a lesson not yet published.
 
     ``extras`` names the optional dependency groups of ``tlcourse`` (pyproject.toml) the notebook
@@ -59,11 +60,11 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
            "reuse a CNN trained on one task for another, offline, and measure the gain", True,
            article_de="Was ist Transfer Learning?",
-           core=True, minutes=35),
+           core=True, minutes=45),
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
            article_de="Wie funktioniert Transfer Learning?",
-           core=True, minutes=45),
+           core=True, minutes=50),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
            "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True,
            article_de="Wie funktioniert Transfer Learning?",
@@ -71,19 +72,19 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=50),
+           core=True, minutes=45),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=40),
+           core=True, minutes=50),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=55),
+           core=True, minutes=50),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=35),
+           core=True, minutes=45),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
@@ -91,30 +92,30 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
            "decide on validation, test once: confusion matrix, per-class scores, a fair comparison, Grad-CAM", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=60),
+           core=True, minutes=50),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
            "BERT fine-tuned head first, GPT-2 frozen and prompted in context, vs a model from scratch", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
-           minutes=80),
+           minutes=100),
     Lesson(11, "applications_speech", "Applications: speech recognition",
            "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
-           minutes=50),
+           minutes=75),
     Lesson(12, "applications_robotics_localization", "Applications: robotics, detection and localization",
            "class and box heads on a pretrained base, a detector preset, export for a robot", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
-           minutes=65),
+           minutes=90),
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
            "a frozen base on tissue and X-rays vs scratch; a screen's sensitivity, specificity and threshold", True,
            article_de="Anwendungen von Transfer Learning",
-           core=True, minutes=45),
+           core=True, minutes=55),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
            "easy targets, distant sources, plenty of data and negative transfer, measured", True,
            article_de="Transfer Learning ist keine Universallösung",
-           core=True, minutes=55),
+           core=True, minutes=40),
     Lesson(15, "scaling_out", "Appendix: scaling out",
            "the same fine-tuning under tf.distribute; two worker processes, and a killed worker that resumes", True,
-           minutes=45),
+           minutes=60),
 )
 
 

@@ -89,8 +89,8 @@ def core_path_line() -> str:
     total = core_path_minutes()
     numbers = ", ".join(f"{lesson.number:02d}" for lesson in core_path())
     return (f"{CORE_PATH_LINE} — lessons {numbers} — teaches every step of the article in about "
-            f"{total // 60} h {total % 60:02d} min for a beginner in `quick` (reading, running, solving the "
-            "exercises; deep dives left closed). The other lessons are deep dives: more applications and "
+            f"{total // 60} h {total % 60:02d} min for a beginner in `quick` (reading, running, solving each "
+            "lesson's exercise; deep dives left closed). The other lessons are deep dives: more applications and "
             "scaling out.")
 
 

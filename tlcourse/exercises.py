@@ -4,7 +4,7 @@ Many exercises ask a learner to *choose* — how many layers to unfreeze, a lear
 backbone, a budget — from validation scores they measured themselves, and to justify the choice
 in one sentence. ``check_decision`` checks the choice against the learner's own measurements, not
 against a copied number: the choice must be the validation-best option, or within noise of it by
-the course's one rule (``tlcourse.stats``). The scores are the learner's own, so training noise
+the course's comparisons (``tlcourse.stats``). The scores are the learner's own, so training noise
 never fails a correct answer: whatever the runs gave, the best of them (or a tie with it) passes.
 The reason is for the learner (and a teacher) to read: the check only asks that one is written.
 """

@@ -191,8 +191,9 @@ def compare_predictions(y_true: Any, pred_a: Any, pred_b: Any, names: tuple[str,
     ``b + c`` at one half. p < 0.05 names the model ahead. The interval is the exact 95 % interval
     of the accuracy difference given the ``b + c`` examples that differ (Clopper–Pearson on
     ``b / (b + c)``, scaled by ``(b + c) / N``): it is the same test turned around, so it excludes
-    0 exactly when p < 0.05, and the text never contradicts itself. Use it for two *trained* models scored once on
-    the test set; to compare *recipes*, use ``compare_seeds``. Introduced in notebook 03.
+    0 exactly when p < 0.05, and the text never contradicts itself. Use it for two *trained*
+    models scored once on the test set; to compare *recipes*, use ``compare_seeds``. Introduced
+    in notebook 03.
 
     Args:
         y_true: true class indices ``[N]``.

@@ -161,12 +161,29 @@ def test_the_core_path_teaches_every_article_step():
     core = core_path()
     assert all(lesson.minutes > 0 for lesson in COURSE_MAP), "every lesson states a beginner's time (minutes=)"
     steps = {lesson.article_de for lesson in COURSE_MAP if lesson.article_de}
-    missing = steps - {lesson.article_de for lesson in core}
+    taught = {lesson.article_de for lesson in core} | {step for lesson in core for step in lesson.at_a_glance}
+    missing = steps - taught
     assert not missing, f"the core path skips the article's step(s) {sorted(missing)}"
-    # The three advantages and the three ways a beginner applies it are each a core lesson.
-    for step in ("Advantages", "Applying it"):
-        lessons = [lesson for lesson in COURSE_MAP if lesson.article_step.startswith(step)]
-        assert len(lessons) == 3 and all(lesson.core for lesson in lessons), f"{step}: {lessons}"
+    assert not [lesson for lesson in COURSE_MAP if lesson.at_a_glance and not lesson.core], "at_a_glance is for core lessons"
+    # Choose, fine-tune and evaluate are each a core lesson of their own.
+    applying = [lesson for lesson in COURSE_MAP if lesson.article_step.startswith("Applying it")]
+    assert len(applying) == 3 and all(lesson.core for lesson in applying), applying
+
+
+def test_a_lesson_that_teaches_a_step_at_a_glance_names_its_in_depth_lessons():
+    """03 shows the three advantages at a glance and 09 the image-recognition application: each names the
+    optional lessons that treat its step in depth, so that a beginner knows where the rest is."""
+    import json
+
+    for lesson in (lesson for lesson in COURSE_MAP if lesson.at_a_glance):
+        notebook = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / lesson.filename).read_text())
+        prose = "\n".join("".join(cell["source"]) for cell in notebook["cells"] if cell["cell_type"] == "markdown")
+        main_line = prose.split("## Deep dives (optional)")[0]
+        for step in lesson.at_a_glance:
+            in_depth = [other.number for other in COURSE_MAP if other.article_de == step]
+            assert in_depth and not any(other.core for other in COURSE_MAP if other.article_de == step), step
+            unnamed = [number for number in in_depth if f"{number:02d}" not in main_line]
+            assert not unnamed, f"{lesson.filename} teaches {step!r} at a glance but does not name lesson(s) {unnamed}"
 
 
 @pytest.mark.xfail(strict=True, reason="issue 17 is open: a beginner's read-through (2026-12-05) estimates the core "

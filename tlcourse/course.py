@@ -26,6 +26,12 @@ class Lesson:
     cell installs ``tlcourse[hub]``. ``article_de`` is the title of the section of the (German)
     article the lesson follows, in the article's own words ("" for lessons outside the article);
     the notebook's first cell quotes it, and README's glossary translates the course's terms.
+
+    ``at_a_glance`` names further article steps (``article_de`` titles) that a core lesson teaches in
+    one short section, so that the core path covers them while their in-depth lessons stay optional:
+    03 measures the three advantages at a glance (04–06 measure each in depth), and 09's flower
+    classifier is the article's first application, image recognition (10–13 are the others). A test
+    checks that such a lesson names those in-depth lessons.
     """
 
     number: int
@@ -37,6 +43,7 @@ class Lesson:
     article_de: str = ""
     core: bool = False
     minutes: int = 0
+    at_a_glance: tuple[str, ...] = ()
 
     @property
     def filename(self) -> str:
@@ -64,23 +71,23 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
            article_de="Wie funktioniert Transfer Learning?",
-           core=True, minutes=50),
+           minutes=50),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
-           "a frozen MobileNetV2, its preprocess_input, a new head, compared with 02", True,
+           "a frozen MobileNetV2, its preprocess_input, a new head, vs a CNN from scratch; the three advantages at a glance", True,
            article_de="Wie funktioniert Transfer Learning?",
-           core=True, minutes=60),
+           core=True, minutes=60, at_a_glance=("Vorteile von Transfer Learning",)),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=45),
+           minutes=45),
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=50),
+           minutes=50),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", True,
            article_de="Vorteile von Transfer Learning",
-           core=True, minutes=50),
+           minutes=50),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
@@ -90,9 +97,9 @@ COURSE_MAP: tuple[Lesson, ...] = (
            article_de="Wie können Anfänger Transfer Learning nutzen?",
            core=True, minutes=50),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
-           "decide on validation, test once: confusion matrix, per-class scores, a fair comparison, Grad-CAM", True,
+           "image recognition, the article's first application: decide on validation, test once, confusion matrix, Grad-CAM", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=50),
+           core=True, minutes=50, at_a_glance=("Anwendungen von Transfer Learning",)),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
            "BERT fine-tuned head first, GPT-2 frozen and prompted in context, vs a model from scratch", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
@@ -108,7 +115,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
            "a frozen base on tissue and X-rays vs scratch; a screen's sensitivity, specificity and threshold", True,
            article_de="Anwendungen von Transfer Learning",
-           core=True, minutes=55),
+           minutes=55),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
            "easy targets, distant sources, plenty of data and negative transfer, measured", True,
            article_de="Transfer Learning ist keine Universallösung",
@@ -130,8 +137,8 @@ def core_path() -> tuple[Lesson, ...]:
     """The lessons of the beginner's core path, in order.
 
     Example:
-        >>> [lesson.number for lesson in core_path()][:4]
-        [0, 1, 2, 3]
+        >>> [lesson.number for lesson in core_path()]
+        [0, 1, 3, 7, 8, 9, 14]
     """
     return tuple(lesson for lesson in COURSE_MAP if lesson.core)
 
@@ -193,7 +200,7 @@ def course_map_table() -> str:
 
     Example:
         >>> print(course_map_table().splitlines()[-1])  # doctest: +ELLIPSIS
-        Core path: 12 lessons, about ... h ... min for a beginner (...); deep dives: 4 lessons.
+        Core path: 7 lessons, about ... h ... min for a beginner (...); deep dives: 9 lessons.
     """
     from tlcourse.results import format_table
 

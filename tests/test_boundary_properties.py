@@ -164,6 +164,8 @@ TABLE = [
     ("shapes.make_shapes.per_class", shapes.make_shapes, lambda v: ((["circle"], v), {}), not_a_valid_drawing),
     ("shapes.make_shapes.image_size", shapes.make_shapes, lambda v: ((["circle"], 1), {"image_size": v}),
      not_a_valid_drawing),
+    ("shapes.show_tasks.per_class", shapes.show_tasks, lambda v: ((v,), {}), None),
+    ("shapes.show_tasks.image_size", shapes.show_tasks, lambda v: ((1,), {"image_size": v}), not_a_valid_drawing),
     ("features.extract_features.ds", features.extract_features, lambda v: ((FEATURE_BASE, v), {
         "progress": False}), None),
     ("features.extract_features.cache", features.extract_features, lambda v: ((FEATURE_BASE, BATCHED), {

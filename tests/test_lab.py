@@ -32,6 +32,19 @@ MARGIN = 0.08  # transfer must beat scratch by 8 points of accuracy (mean over s
 
 # --- shapes.py -------------------------------------------------------------------------------
 
+def test_show_tasks_draws_one_column_per_shape_and_refuses_too_many_rows():
+    import matplotlib.pyplot as plt
+
+    figure = shapes.show_tasks(per_class=2, image_size=16)
+    titles = [axis.get_title() for axis in figure.axes if axis.get_title()]
+    assert len(figure.axes) == 24 and all(axis.images for axis in figure.axes)
+    assert titles == [f"source\n{name}" for name in shapes.SOURCE_SHAPES] + [
+        f"target\n{name}" for name in shapes.TARGET_SHAPES]
+    plt.close(figure)
+    with pytest.raises(ValueError, match="per_class"):
+        shapes.show_tasks(per_class=shapes.MAX_SHOWN_PER_CLASS + 1)
+
+
 def test_make_shapes_shapes_dtypes_and_balance():
     images, labels = shapes.make_shapes(shapes.SOURCE_SHAPES, per_class=5, image_size=24, seed=1)
     assert images.shape == (30, 24, 24, 3) and images.dtype == np.uint8

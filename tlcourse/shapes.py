@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -331,3 +332,42 @@ def make_shapes(shape_names: Sequence[str], per_class: int, image_size: int = 32
     noise_level = rng.uniform(*STYLE["noise"], n).astype(np.float32)[:, None, None, None]
     images += rng.standard_normal(images.shape, dtype=np.float32) * noise_level
     return np.clip(np.rint(images), 0, 255).astype(np.uint8), labels
+
+
+MAX_SHOWN_PER_CLASS = 12
+"""Most rows ``show_tasks`` draws (one image per shape and row)."""
+
+
+def show_tasks(per_class: int = 6, image_size: int = 32, seed: int = 7) -> Any:
+    """Show ``per_class`` drawn examples of every shape: source shapes on the left, target shapes on the right.
+
+    Notebook 01's first look at its two tasks: one column per shape, titled "source" or "target"
+    and the shape's name, one example per row.
+
+    Args:
+        per_class: rows of examples, 1 to ``MAX_SHOWN_PER_CLASS``.
+        image_size: side of the drawn images in pixels (as in ``make_shapes``).
+        seed: seed of the drawing (as in ``make_shapes``).
+
+    Returns:
+        The matplotlib Figure.
+
+    Example:
+        >>> figure = show_tasks(per_class=2)
+        >>> len(figure.axes), figure.axes[0].get_title()
+        (24, 'source\\ncircle')
+    """
+    import matplotlib.pyplot as plt
+
+    per_class = check_int("per_class", per_class, minimum=1, maximum=MAX_SHOWN_PER_CLASS,
+                          fix="show a few rows, e.g. per_class=6")
+    names = SOURCE_SHAPES + TARGET_SHAPES
+    images, labels = make_shapes(names, per_class, image_size, seed=seed)
+    figure, axes = plt.subplots(per_class, len(names), figsize=(len(names), 0.2 + 1.03 * per_class), squeeze=False)
+    for column, name in enumerate(names):
+        for row, image in enumerate(images[labels == column]):
+            axes[row, column].imshow(image)
+            axes[row, column].axis("off")
+        axes[0, column].set_title(("source\n" if name in SOURCE_SHAPES else "target\n") + name, fontsize=8)
+    figure.tight_layout()
+    return figure

@@ -189,3 +189,13 @@ def test_compare_recipes_refuses_a_duplicate_seed_and_a_grid_without_overlap():
         compare_recipes(apart, "frozen", "scratch")
     mixed = rows + [dict(row, labels_per_class=None) for row in rows]  # None: every example, as nested_subsets says
     assert list(compare_recipes(mixed, "frozen", "scratch")) == [3, None]
+
+
+def test_summarize_runs_and_format_summary_sort_every_example_last_as_compare_recipes_does():
+    from tlcourse.results import format_summary, summarize_runs
+    rows = [{"method": "frozen", "labels_per_class": x, "test_accuracy": 0.5} for x in (None, 10, 5)]
+    summary = summarize_runs(rows)  # None: every example, as nested_subsets((5, 10, None)) says
+    assert [row["labels_per_class"] for row in summary] == [5, 10, None]
+    assert [line.split()[0] for line in format_summary(summary).splitlines()[1:]] == ["5", "10", "all"]
+    assert [row["labels_per_class"] for row in summarize_runs(rows + [dict(rows[1], labels_per_class="all")])][-2:] == [
+        "all", None]  # a string sorts after the counts, never a raw TypeError

@@ -12,6 +12,7 @@ import datetime
 import errno
 import json
 import math
+import os
 import re
 import statistics
 from collections.abc import Sequence
@@ -55,7 +56,14 @@ def result_path(name: str, profile: str) -> Path:
 
 def _plain(value: Any, where: str) -> Any:
     if isinstance(value, dict):
-        return {str(key): _plain(item, f"{where}[{key!r}]") for key, item in value.items()}
+        plain, keys = {}, {}
+        for key, item in value.items():
+            text = str(key)  # JSON keys are strings
+            if text in keys:
+                raise ValueError(f"{where} has the keys {keys[text]!r} and {key!r}, which both become {text!r} in JSON: "
+                                 "one value would be lost. Fix: keep one of them, or give them distinct names.")
+            keys[text], plain[text] = key, _plain(item, f"{where}[{key!r}]")
+        return plain
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # TF / Keras tensors
@@ -83,7 +91,7 @@ def _writable_folder(path: Path) -> None:
             return
 
 
-def save_result(name: str, profile: str, **fields: Any) -> Path:
+def save_result(name: str, profile: str, /, **fields: Any) -> Path:
     """Write a result record and return its path. Numbers from NumPy/Keras are converted.
 
     Args:
@@ -102,11 +110,16 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
     path = result_path(name, profile)
     reserved = {"name", "profile", "saved"} & set(fields)
     if reserved:
-        raise ValueError(f"{sorted(reserved)} are filled in by save_result; rename those fields.")
+        raise ValueError(f"{sorted(reserved)} are filled in by save_result. Fix: rename those fields, e.g. "
+                         f"{sorted(reserved)[0]}_of_run=….")
     record = {"name": name, "profile": profile,
               "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields, "fields")}
     text = json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n"
     _writable_folder(path)
+    target = Path(os.path.realpath(path))
+    if path.is_symlink() and not target.parent.is_dir():
+        raise ValueError(f"The result record {path} is a symbolic link to {target}, whose folder does not exist. Fix: "
+                         f"delete the link (`rm {path}`) or create {target.parent}, and run the cell again.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text.encode("utf-8"))  # a crash or a full disk keeps the old record

@@ -54,3 +54,17 @@ def test_the_model_counts_what_a_beginner_reads_runs_and_solves():
                         ("code", "# @title Self-check\n" + "c = 1\n" * 30))
     assert beginner_time.load(exercise) == beginner_time.Load(prose_words=7, code_lines=6, folded_cells=0,
                                                               exercises=1)
+
+
+def test_a_broken_notebook_names_the_file_and_the_fix(tmp_path):
+    import pytest
+
+    assert beginner_time.load({"cells": [{"cell_type": "code", "source": None}]}).code_lines == 0  # an empty cell
+    for broken, problem in (([1], "its JSON is a list"), ({"cells": None}, 'its "cells" is null'),
+                            ({"cells": [{"source": "x"}]}, 'cell 0 has no "cell_type"')):
+        with pytest.raises(ValueError, match=f"lesson.ipynb is not a Jupyter notebook: {problem}.*Fix: "):
+            beginner_time.load(broken, "lesson.ipynb")
+    path = tmp_path / "lesson.ipynb"
+    path.write_bytes(b"")
+    with pytest.raises(SystemExit, match=f"{path}: the file is empty.*Fix: "):
+        beginner_time.read_load(path)

@@ -104,6 +104,21 @@ def test_lesson_for_names_the_fix_for_an_unknown_file():
         lesson_for("99_nothing.ipynb")
 
 
+def test_lesson_for_takes_a_path_and_suggests_the_closest_name():
+    from pathlib import Path
+
+    import pytest
+
+    from tlcourse.course import lesson_for
+
+    assert lesson_for("notebooks/03_how_transfer_learning_works.ipynb").number == 3
+    assert lesson_for(Path("notebooks") / "03_how_transfer_learning_works.ipynb").number == 3
+    with pytest.raises(ValueError, match=r"Did you mean '03_how_transfer_learning_works.ipynb'\?"):
+        lesson_for("notebooks/03_how_transfer_learning_works-Copy1.ipynb")
+    with pytest.raises(TypeError, match="Fix: "):
+        lesson_for(3)
+
+
 def test_each_notebook_quotes_its_german_article_section():
     import json
 

@@ -258,3 +258,37 @@ def test_format_keeps_pasted_images_and_names_a_broken_file(tmp_path):
     copy.write_text("<<<<<<< HEAD\n{", encoding="utf-8")
     with pytest.raises(SystemExit, match="not valid notebook JSON"):
         nbtidy.main(["check"], folder=tmp_path)
+
+
+def test_format_leaves_a_learners_copy_untouched_and_says_so(tmp_path, capsys):
+    copy = tmp_path / NOTEBOOKS[0].name.replace(".ipynb", "-Copy1.ipynb")  # Jupyter's "Make a copy"
+    copy.write_text('{"cells": [], "metadata": {"widgets": {}}}', encoding="utf-8")
+    assert nbtidy.main(["format"], folder=tmp_path) == 0
+    assert nbtidy.main(["check"], folder=tmp_path) == 0
+    assert copy.read_text(encoding="utf-8") == '{"cells": [], "metadata": {"widgets": {}}}'
+    assert f"not a course notebook: {copy} (left untouched; move it out of" in capsys.readouterr().out
+
+
+def test_format_writes_atomically(tmp_path, monkeypatch):
+    import tlcourse.files
+
+    written = []
+    monkeypatch.setattr(tlcourse.files, "write_atomically", lambda path, content: written.append(path))
+    copy = tmp_path / NOTEBOOKS[0].name
+    copy.write_text(json.dumps(json.loads(NOTEBOOKS[0].read_text(encoding="utf-8")), indent=4), encoding="utf-8")
+    assert nbtidy.main(["format"], folder=tmp_path) == 0
+    assert written == [copy]
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "the file is empty"), (b"[1]", "its JSON is a list"), (b'{"cells": null}', 'its "cells" is null'),
+    (b'{"cells": [{"source": "x"}]}', 'cell 0 has no "cell_type"'), (b'{"cells": [], "x": "\x96"}', "not UTF-8"),
+    (b'{"cells": [', "not valid notebook JSON")])
+def test_a_broken_notebook_names_the_file_and_the_fix(tmp_path, content, problem):
+    broken = tmp_path / NOTEBOOKS[0].name
+    broken.write_bytes(content)
+    with pytest.raises(SystemExit) as caught:
+        nbtidy.main(["check"], folder=tmp_path)
+    message = str(caught.value)
+    assert str(broken) in message and problem in message and "Fix: " in message and "restore the file from git" in message
+    assert "merge conflict" not in message  # there is none

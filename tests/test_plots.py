@@ -168,6 +168,13 @@ def test_plot_accuracy_vs_labels_rejects_no_rows():
         plot_accuracy_vs_labels([])
 
 
+@pytest.mark.parametrize("every", [None, "all"])
+def test_plot_accuracy_vs_labels_names_the_fix_for_every_example_on_its_log_axis(every):
+    summary = summarize_runs(ROWS + [{"method": "frozen", "labels_per_class": every, "test_accuracy": 0.9}])
+    with pytest.raises(TypeError, match=r"summary\[4\]\['labels_per_class'\].*Fix: .*number of examples per class"):
+        plot_accuracy_vs_labels(summary)
+
+
 # --- plot_confusion_matrix --------------------------------------------------------------------
 
 def test_plot_confusion_matrix_normalised_per_true_class():

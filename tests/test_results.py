@@ -189,3 +189,35 @@ def test_compare_recipes_refuses_a_duplicate_seed_and_a_grid_without_overlap():
         compare_recipes(apart, "frozen", "scratch")
     mixed = rows + [dict(row, labels_per_class=None) for row in rows]  # None: every example, as nested_subsets says
     assert list(compare_recipes(mixed, "frozen", "scratch")) == [3, None]
+
+
+def test_summarize_runs_and_format_summary_sort_every_example_last_as_compare_recipes_does():
+    from tlcourse.results import format_summary, summarize_runs
+    rows = [{"method": "frozen", "labels_per_class": x, "test_accuracy": 0.5} for x in (None, 10, 5)]
+    summary = summarize_runs(rows)  # None: every example, as nested_subsets((5, 10, None)) says
+    assert [row["labels_per_class"] for row in summary] == [5, 10, None]
+    assert [line.split()[0] for line in format_summary(summary).splitlines()[1:]] == ["5", "10", "all"]
+    assert [row["labels_per_class"] for row in summarize_runs(rows + [dict(rows[1], labels_per_class="all")])][-2:] == [
+        "all", None]  # a string sorts after the counts, never a raw TypeError
+
+
+def test_a_reserved_field_is_named_even_when_it_is_name(results_in_tmp):
+    with pytest.raises(ValueError, match=r"\['name'\] are filled in by save_result. Fix: "):
+        save_result("x", "smoke", name="y")
+    with pytest.raises(ValueError, match=r"\['profile'\] are filled in"):
+        save_result("x", "smoke", profile="quick")
+    assert not any(results_in_tmp.rglob("*.json"))
+
+
+def test_keys_that_become_the_same_json_key_are_refused(results_in_tmp):
+    with pytest.raises(ValueError, match=r"fields\['d'\] has the keys 1 and '1', which both become '1'.*Fix: "):
+        save_result("x", "smoke", d={1: 2, "1": 3})
+    assert not any(results_in_tmp.rglob("*.json"))
+
+
+def test_a_dangling_link_at_the_record_path_names_the_link(results_in_tmp):
+    link = result_path("x", "smoke")
+    link.parent.mkdir(parents=True)
+    link.symlink_to(results_in_tmp / "gone" / "x.json")
+    with pytest.raises(ValueError, match=r"symbolic link to .*gone.*whose folder does not exist. Fix: delete the link"):
+        save_result("x", "smoke", a=1)

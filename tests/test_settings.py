@@ -243,3 +243,13 @@ def test_mixed_precision_only_where_a_gpu_has_tensor_cores(monkeypatch, capabili
     use, reason = settings.mixed_precision_decision(True)
     assert use is expected and phrase in reason, reason
     assert settings.mixed_precision_decision(False) == (False, "off (the profile trains in float32)")
+
+
+def test_every_folder_variable_expands_the_home_folder(monkeypatch, tmp_path):
+    from tlcourse.features import features_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for variable, folder in (("TLCOURSE_DATA_DIR", paths.data_dir), ("TLCOURSE_RESULTS_DIR", paths.results_dir),
+                             ("TLCOURSE_FEATURES_DIR", features_dir)):
+        monkeypatch.setenv(variable, "~/x")
+        assert folder() == tmp_path / "x", variable

@@ -59,6 +59,18 @@ def test_compare_seeds_bad_input(bad, error):
         stats.compare_seeds(*bad)
 
 
+def test_compare_seeds_takes_0d_arrays_and_tensors_as_scores():
+    import tensorflow as tf
+
+    expected = stats.compare_seeds([0.7, 0.6, 0.65], [0.5, 0.4, 0.5])
+    zero_d = [np.array(0.7), np.array(0.6), np.float32(0.65)]  # keras.ops.convert_to_numpy(metric.result())
+    assert stats.compare_seeds(zero_d, [0.5, 0.4, 0.5]).text == expected.text
+    assert stats.compare_seeds([tf.constant(0.7), tf.constant(0.6), tf.constant(0.65)],
+                               tf.constant([0.5, 0.4, 0.5])).text == expected.text
+    assert stats.compare_seeds({0: np.array(0.7), 1: np.array(0.6), 2: 0.65},
+                               {0: 0.5, 1: 0.4, 2: 0.5}).text == expected.text
+
+
 def test_compare_seeds_bad_names():
     with pytest.raises(ValueError, match="two different names"):
         stats.compare_seeds([0.5, 0.6], [0.5, 0.6], ("a", "a"))

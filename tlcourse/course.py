@@ -5,7 +5,11 @@ Notebook 00 renders it; a test checks it against the files in ``notebooks/``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
+
+from tlcourse.checks import suggest
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,26 @@ class Lesson:
         return f"{self.number:02d}_{self.slug}.ipynb"
 
 
-def lesson_for(filename: str) -> Lesson:
-    """Return the lesson whose notebook file is ``filename`` (e.g. ``"03_how_transfer_learning_works.ipynb"``)."""
+def lesson_for(filename: str | os.PathLike) -> Lesson:
+    """Return the lesson whose notebook file is ``filename`` (e.g. ``"03_how_transfer_learning_works.ipynb"``).
+
+    A path (``"notebooks/03_how_transfer_learning_works.ipynb"`` or a ``Path``) counts by its file name.
+
+    Example:
+        >>> lesson_for("notebooks/03_how_transfer_learning_works.ipynb").number
+        3
+    """
+    if not isinstance(filename, (str, os.PathLike)):
+        raise TypeError(f"filename={filename!r} is a {type(filename).__name__}: expected a notebook's file name. "
+                        "Fix: e.g. lesson_for('03_how_transfer_learning_works.ipynb').")
+    name = Path(filename).name
     for lesson in COURSE_MAP:
-        if lesson.filename == filename:
+        if lesson.filename == name:
             return lesson
-    raise ValueError(f"{filename!r} is no notebook of the course map. Expected one of "
-                     f"{[lesson.filename for lesson in COURSE_MAP]}; add new lessons to tlcourse.course.COURSE_MAP.")
+    names = [lesson.filename for lesson in COURSE_MAP]
+    hint = suggest(name, names, count=1)
+    raise ValueError(f"{name!r} is no notebook of the course map. {hint + ' ' if hint else ''}Expected one of "
+                     f"{names}. Fix: pass a notebook's file name; add new lessons to tlcourse.course.COURSE_MAP.")
 
 
 COURSE_MAP: tuple[Lesson, ...] = (

@@ -80,9 +80,9 @@ def features_dir() -> Path:
 
     Outside a clone (e.g. Colab) it is ``./tlcourse_data/features``. Created on first write.
     """
-    override = os.environ.get("TLCOURSE_FEATURES_DIR")
+    override = os.environ.get("TLCOURSE_FEATURES_DIR", "").strip()
     if override:
-        return Path(override)
+        return Path(override).expanduser()  # "~/features" as paths.data_dir reads "~/data"
     base = paths.data_dir()
     return (base if base is not None else Path.cwd() / "tlcourse_data") / "features"
 

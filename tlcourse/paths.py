@@ -97,7 +97,7 @@ def results_dir() -> Path:
     """
     override = os.environ.get(RESULTS_ENV, "").strip()
     if override:
-        return Path(override)
+        return Path(override).expanduser()  # "~/results" as data_dir reads "~/data"
     root = repo_root()
     return root / "results" if root else Path.cwd() / "tlcourse_results"
 

@@ -194,6 +194,10 @@ def plot_accuracy_vs_labels(summary: Sequence[Mapping], x: str = "labels_per_cla
                          fix="pass tlcourse.results.summarize_runs(rows) of at least one run")
     if chance is not None:
         chance = check_number("chance", chance, minimum=0, maximum=1, fix="use 1 / num_classes")
+    for index, row in enumerate(summary):  # a log axis of counts has no place for None ("every example") or "all"
+        check_number(f"summary[{index}][{x!r}]", row[x], above=0,
+                     fix="the x axis is a count on a log scale: replace None ('every example') with the number "
+                         "of examples per class it stands for, or leave those rows out")
     figure, axis = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(row["method"] for row in summary):
         points = [row for row in summary if row["method"] == method]

@@ -12,6 +12,7 @@ import datetime
 import errno
 import json
 import math
+import os
 import re
 import statistics
 from collections.abc import Sequence
@@ -55,7 +56,14 @@ def result_path(name: str, profile: str) -> Path:
 
 def _plain(value: Any, where: str) -> Any:
     if isinstance(value, dict):
-        return {str(key): _plain(item, f"{where}[{key!r}]") for key, item in value.items()}
+        plain, keys = {}, {}
+        for key, item in value.items():
+            text = str(key)  # JSON keys are strings
+            if text in keys:
+                raise ValueError(f"{where} has the keys {keys[text]!r} and {key!r}, which both become {text!r} in JSON: "
+                                 "one value would be lost. Fix: keep one of them, or give them distinct names.")
+            keys[text], plain[text] = key, _plain(item, f"{where}[{key!r}]")
+        return plain
     if isinstance(value, (list, tuple)):
         return [_plain(item, f"{where}[{index}]") for index, item in enumerate(value)]
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # TF / Keras tensors
@@ -83,7 +91,7 @@ def _writable_folder(path: Path) -> None:
             return
 
 
-def save_result(name: str, profile: str, **fields: Any) -> Path:
+def save_result(name: str, profile: str, /, **fields: Any) -> Path:
     """Write a result record and return its path. Numbers from NumPy/Keras are converted.
 
     Args:
@@ -102,11 +110,16 @@ def save_result(name: str, profile: str, **fields: Any) -> Path:
     path = result_path(name, profile)
     reserved = {"name", "profile", "saved"} & set(fields)
     if reserved:
-        raise ValueError(f"{sorted(reserved)} are filled in by save_result; rename those fields.")
+        raise ValueError(f"{sorted(reserved)} are filled in by save_result. Fix: rename those fields, e.g. "
+                         f"{sorted(reserved)[0]}_of_run=….")
     record = {"name": name, "profile": profile,
               "saved": datetime.datetime.now().isoformat(timespec="seconds"), **_plain(fields, "fields")}
     text = json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n"
     _writable_folder(path)
+    target = Path(os.path.realpath(path))
+    if path.is_symlink() and not target.parent.is_dir():
+        raise ValueError(f"The result record {path} is a symbolic link to {target}, whose folder does not exist. Fix: "
+                         f"delete the link (`rm {path}`) or create {target.parent}, and run the cell again.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text.encode("utf-8"))  # a crash or a full disk keeps the old record
@@ -184,12 +197,18 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _x_order(value: Any) -> tuple[bool, str, Any]:
+    """Sort key for ``x`` values: numbers ascending, then other types, ``None`` ("every example") last."""
+    return value is None, str(type(value)), value if value is not None else 0
+
+
 def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
                    value: str = "test_accuracy") -> list[dict[str, Any]]:
     """Mean, 95 % interval and standard deviation of ``value`` over seeds, per (``method``, ``x``).
 
     Each row is one run (e.g. from ``tlcourse.lab.run_sweep``). Methods keep the order in which
-    they first appear; ``x`` values are sorted. ``low``/``high`` are the 95 % t interval of the mean
+    they first appear; ``x`` values are sorted, ``None`` (every example, as from
+    ``little_data.nested_subsets``) last. ``low``/``high`` are the 95 % t interval of the mean
     (``stats.interval_of_mean``, the course's one error bar; both equal the mean for a single run);
     the standard deviation is the sample one (``statistics.stdev``), 0 for a single run. Empty
     ``rows`` raise ``ValueError`` (there is nothing to summarise), as do rows lacking ``method``,
@@ -208,7 +227,8 @@ def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",
         groups.setdefault((row["method"], row[x]), []).append(number)
     methods = list(dict.fromkeys(method for method, _ in groups))
     summary = []
-    for (method, key), values in sorted(groups.items(), key=lambda item: (methods.index(item[0][0]), item[0][1])):
+    order = lambda item: (methods.index(item[0][0]), _x_order(item[0][1]))  # noqa: E731
+    for (method, key), values in sorted(groups.items(), key=order):
         mean, low, high = interval_of_mean(values)
         summary.append({"method": method, x: key, "mean": mean, "low": low, "high": high,
                         "std": statistics.stdev(values) if len(values) > 1 else 0.0, "runs": len(values)})
@@ -283,14 +303,14 @@ def compare_recipes(rows: Sequence[dict[str, Any]], first: str, second: str, *, 
                          f"{sorted(map(str, scores[second]))}: expected at least one {x} value both ran. Fix: run "
                          "both methods on the same grid.")
     return {key: compare_seeds(scores[first][key], scores[second][key], (first, second))
-            for key in sorted(shared, key=lambda value: (value is None, str(type(value)), value if value is not None
-                                                         else 0))}
+            for key in sorted(shared, key=_x_order)}
 
 
 def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class") -> str:
     """Format ``summarize_runs``'s rows as a table: one line per ``x`` value, one column per method.
 
-    Empty ``summary`` raises ``ValueError``.
+    ``x`` values are sorted, ``None`` (every example) last and shown as ``all``. Empty ``summary``
+    raises ``ValueError``.
 
     Example:
         >>> print(format_summary([{"method": "frozen", "labels_per_class": 3, "mean": 0.6, "std": 0.1, "runs": 2}]))
@@ -300,8 +320,8 @@ def format_summary(summary: Sequence[dict[str, Any]], x: str = "labels_per_class
     summary = check_rows("summary", summary, ["method", x, "mean", "std"], fix="pass summarize_runs(rows)")
     methods = list(dict.fromkeys(row["method"] for row in summary))
     cells = {(row["method"], row[x]): f"{100 * row['mean']:.1f} ± {100 * row['std']:.1f} %" for row in summary}
-    table = [{x: str(key), **{method: cells.get((method, key), "—") for method in methods}}
-             for key in sorted({row[x] for row in summary})]
+    table = [{x: "all" if key is None else str(key), **{method: cells.get((method, key), "—") for method in methods}}
+             for key in sorted({row[x] for row in summary}, key=_x_order)]
     return format_table(table, [x, *methods])
 
 

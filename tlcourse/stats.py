@@ -75,13 +75,23 @@ class Verdict(NamedTuple):
         return self.winner is not None
 
 
+def _unwrapped(value: Any) -> Any:
+    """A TF / Keras tensor as a NumPy array (as ``results.save_result`` stores one), a 0-d array as its number."""
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):  # e.g. metric.result()
+        value = np.asarray(value.numpy())
+    return value.item() if isinstance(value, np.ndarray) and value.ndim == 0 else value
+
+
 def _scores(name: str, values: Any) -> dict[Any, float] | list[float]:
+    values = _unwrapped(values)
     if isinstance(values, Mapping):
-        items = list(values.items())
+        items = [(key, _unwrapped(value)) for key, value in values.items()]
     elif isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
         raise TypeError(f"{name}={values!r} is a {type(values).__name__}: expected scores per seed, as a list in seed "
                         "order or a dict {seed: score}. Fix: collect one score per seed, e.g. [0.71, 0.68, 0.74].")
     else:
+        if not isinstance(values, np.ndarray):
+            values = [_unwrapped(value) for value in values]  # e.g. [np.array(0.7), ...] from convert_to_numpy
         try:
             array = np.asarray(values, dtype=object)
         except ValueError:  # ragged nested lists

@@ -28,7 +28,6 @@ guard, not an estimate: ``tests/test_beginner_time.py`` holds every core lesson 
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tlcourse.course: the core lessons and their budgets
 sys.path.insert(0, str(ROOT / "tools"))
 
+from nbtidy import notebook_problem, read_notebook  # noqa: E402
 from render_html import core_cells  # noqa: E402
 
 PROSE_WORDS_PER_MINUTE = 150
@@ -65,10 +65,11 @@ class Load:
 
 
 def _source(cell: dict) -> str:
-    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    source = cell.get("source") or ""
+    return source if isinstance(source, str) else "".join(source)
 
 
-def load(notebook: dict) -> Load:
+def load(notebook: dict, where: str = "notebook") -> Load:
     """The core path's load of a parsed notebook (see the module docstring for what counts).
 
     Example:
@@ -79,6 +80,11 @@ def load(notebook: dict) -> Load:
         ...                 cell("markdown", "## Deep dives (optional)"), cell("code", "w = 4")]})
         Load(prose_words=9, code_lines=2, folded_cells=1, exercises=1)
     """
+    problem = notebook_problem(notebook)
+    if problem:
+        raise ValueError(f"{where} is not a Jupyter notebook: {problem}. Fix: restore the file from git, or "
+                         "open it in Jupyter and save it again.")
+    notebook = {"cells": [dict(cell, source=_source(cell)) for cell in notebook.get("cells", [])]}
     words = lines = folded = exercises = 0
     in_exercise = False
     for cell in core_cells(notebook):
@@ -102,8 +108,12 @@ def lesson_loads() -> dict:
     """``{lesson: Load}`` for every core lesson of ``tlcourse.course.COURSE_MAP``, in order."""
     from tlcourse.course import core_path
 
-    return {lesson: load(json.loads((ROOT / "notebooks" / lesson.filename).read_text(encoding="utf-8")))
-            for lesson in core_path()}
+    return {lesson: read_load(ROOT / "notebooks" / lesson.filename) for lesson in core_path()}
+
+
+def read_load(path: Path) -> Load:
+    """The load of the notebook file ``path``; a broken file stops with a message naming it and the fix."""
+    return load(read_notebook(path), str(path))
 
 
 def main() -> int:

@@ -244,37 +244,83 @@ def render(notebook: dict) -> str:
     return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def notebook_problem(notebook: object) -> str | None:
+    """What keeps parsed JSON from being a notebook that ``tidy`` can read; ``None`` if nothing."""
+    if not isinstance(notebook, dict):
+        return f"its JSON is a {type(notebook).__name__}, not a notebook object ({{\"cells\": [...], ...}})"
+    cells = notebook.get("cells", [])
+    if not isinstance(cells, list):
+        return f'its "cells" is {json.dumps(cells)[:40]}, not a list of cells'
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            return f'cell {index} has no "cell_type" ("markdown", "code" or "raw")'
+        source = cell.get("source")
+        if not (source is None or isinstance(source, str)
+                or isinstance(source, list) and all(isinstance(line, str) for line in source)):
+            return f'cell {index} has a "source" that is neither text nor a list of lines'
+    return None
+
+
+def read_notebook(path: Path) -> dict:
+    """Return the parsed notebook at ``path``; a file that is none stops with a message naming the fix."""
+    restore = f"restore the file from git (`git checkout -- {path}`), then run format again"
+    data = path.read_bytes()
+    if not data.strip():
+        raise SystemExit(f"{path}: the file is empty ({len(data)} bytes), not a notebook. Fix: {restore}.")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SystemExit(f"{path}: not UTF-8 text (byte {data[error.start]:#04x} at offset {error.start}); notebooks "
+                         f"are UTF-8. Fix: open it in Jupyter and save it again, or {restore}.") from None
+    try:
+        notebook = json.loads(text)
+    except json.JSONDecodeError as error:
+        conflict = "resolve the merge conflict (the <<<<<<< lines) or " if "<<<<<<<" in text else ""
+        raise SystemExit(f"{path}: not valid notebook JSON ({error}). Fix: {conflict}{restore}.") from None
+    problem = notebook_problem(notebook)
+    if problem:
+        raise SystemExit(f"{path}: not a Jupyter notebook: {problem}. Fix: {restore}.")
+    return notebook
+
+
 def tidied_text(path: Path) -> str:
     """Return what ``format`` would write for ``path``."""
-    try:
-        notebook = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"{path}: not valid notebook JSON ({error}). Fix: resolve the merge conflict or restore "
-                         "the file from git, then run format again.") from None
-    return render(tidy(notebook, path))
+    return render(tidy(read_notebook(path), path))
 
 
 def notebook_paths(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(folder.glob("*.ipynb"))
 
 
+def is_course_notebook(path: Path) -> bool:
+    """True for a notebook of ``tlcourse.course.COURSE_MAP`` (not, e.g., Jupyter's "…-Copy1.ipynb")."""
+    from tlcourse.course import COURSE_MAP
+
+    return path.name in {lesson.filename for lesson in COURSE_MAP}
+
+
 def main(argv: list[str], folder: Path = NOTEBOOKS) -> int:
+    from tlcourse.files import write_atomically
+
     if len(argv) != 1 or argv[0] not in ("format", "check"):
         print(__doc__)
         return 2
     changed = []
     for path in notebook_paths(folder):
+        if not is_course_notebook(path):  # a learner's copy: never rewritten
+            print(f"not a course notebook: {path} (left untouched; move it out of {folder.name}/ to silence this)")
+            continue
         text = tidied_text(path)
         if text != path.read_text(encoding="utf-8"):
             changed.append(path)
             if argv[0] == "format":
-                path.write_text(text, encoding="utf-8")
+                write_atomically(path, text.encode("utf-8"))  # an interrupted format never leaves half a notebook
     if folder == NOTEBOOKS:
         readme = README.read_text(encoding="utf-8")
         if readme_text(readme) != readme:
             changed.append(README)
             if argv[0] == "format":
-                README.write_text(readme_text(readme), encoding="utf-8")
+                write_atomically(README, readme_text(readme).encode("utf-8"))
     verb = "reformatted" if argv[0] == "format" else "needs `make format`"
     for path in changed:
         print(f"{path}: {verb}")

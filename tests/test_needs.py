@@ -66,7 +66,7 @@ AVAILABLE = [lesson for lesson in COURSE_MAP if lesson.available]
 def test_plan_covers_what_each_notebook_loads(lesson):
     datasets, backbones = loaded_by(_code(lesson))
     needs = NEEDS.get(lesson.number)
-    planned_datasets = set(needs.datasets) if needs else set()
+    planned_datasets = set(plan([lesson.number], "quick")[0]) | set(plan([lesson.number], "full")[0])
     planned_backbones = set(needs.backbones) if needs else set()
     assert datasets <= planned_datasets, (
         f"{lesson.filename} loads {sorted(datasets - planned_datasets)}, which tlcourse.needs.NEEDS "
@@ -148,3 +148,10 @@ def test_plan_for_one_notebook_and_its_errors():
         plan([42])
     with pytest.raises(ValueError, match="smoke downloads nothing"):
         plan([3], "smoke")
+
+
+def test_quick_prefetch_fetches_the_profile_s_own_speech_dataset_only():
+    """Notebook 11 loads spoken_digit in quick and speech_commands (2.4 GiB) in full: each plan names its own."""
+    assert plan([11], "quick")[0] == [get_settings("quick").speech.dataset] == ["spoken_digit"]
+    assert plan([11], "full")[0] == [get_settings("full").speech.dataset] == ["speech_commands"]
+    assert "speech_commands" not in plan(None, "quick")[0]

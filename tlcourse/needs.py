@@ -39,7 +39,7 @@ NEEDS: dict[int, Needs] = {
     12: Needs(("oxford_iiit_pet",), ("MobileNetV2",)),
     13: Needs(("colorectal_histology", "pneumonia_mnist"), ("MobileNetV2", "ResNet50", "InceptionV3")),
     10: Needs(("imdb_reviews",)),  # KerasHub presets: PRESETS below
-    11: Needs(("spoken_digit", "speech_commands")),  # quick, full; Whisper presets: PRESETS below
+    11: Needs(),  # its dataset depends on the profile: DATASET_SETTINGS; Whisper presets: PRESETS below
     15: Needs(FLOWERS, ("MobileNetV2",)),
 }
 # KerasHub presets per lesson, as attribute paths into the profile's settings (the names differ by
@@ -49,6 +49,9 @@ PRESETS: dict[int, tuple[str, ...]] = {
     11: ("speech.encoder_preset",),
     12: ("robotics.detector_preset",),
 }
+# Datasets that depend on the profile, as attribute paths into its settings: 11 loads spoken_digit in
+# quick and speech_commands (2.4 GiB) in full, so quick's prefetch must not fetch the big one.
+DATASET_SETTINGS: dict[int, tuple[str, ...]] = {11: ("speech.dataset",)}
 # Only MobileNetV2's weight file depends on the input size; the others are one file for any size.
 SIZE_DEPENDENT = ("MobileNetV2",)
 # Lessons that build their bases at their own input size, as a settings path (default: the
@@ -70,17 +73,20 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
         [('MobileNetV2', 128), ('ResNet50', 224), ('InceptionV3', 224)]
         >>> plan([4], "quick")[1]  # the exercise's 128 px too
         [('MobileNetV2', 160), ('MobileNetV2', 128)]
+        >>> plan([11], "quick")[0], plan([11], "full")[0]  # the profile's own speech dataset
+        (['spoken_digit'], ['speech_commands'])
     """
     from tlcourse.settings import get_settings
 
-    numbers = _checked(notebooks, profile, default=NEEDS)
+    numbers = _checked(notebooks, profile, default={**NEEDS, **DATASET_SETTINGS})
     settings = get_settings(profile)
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
     for number in numbers:
         needs = NEEDS.get(number, Needs())
         image_size = _setting(settings, IMAGE_SIZES[number]) if number in IMAGE_SIZES else settings.image_size
-        datasets += [name for name in needs.datasets if name not in datasets]
+        named = (*needs.datasets, *(str(_setting(settings, path)) for path in DATASET_SETTINGS.get(number, ())))
+        datasets += [name for name in named if name not in datasets]
         for backbone in needs.backbones:
             sizes = (image_size, *needs.extra_sizes) if backbone in SIZE_DEPENDENT else (224,)
             for item in ((backbone, size) for size in sizes):

@@ -158,7 +158,7 @@ def _unwritable(folder: Path) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m tlcourse prefetch [--notebooks 03,05] [--profile quick] [--data-dir DIR]``.
+    """Command line: ``python -m tlcourse prefetch [--notebooks 03,05 | core] [--profile quick] [--data-dir DIR]``.
 
     Without options it downloads what every notebook needs in ``quick`` and ``full``.
     ``--datasets`` / ``--backbones`` / ``--presets`` replace the plan's lists (each item verified by
@@ -170,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("prefetch", help="download the course's datasets, weights and KerasHub presets")
     fetch.add_argument("--notebooks", default=None,
-                       help="only what these notebooks need, e.g. 03,05 (default: every notebook)")
+                       help="only what these notebooks need, e.g. 03,05, or 'core' for the beginner's core path "
+                            "(default: every notebook)")
     fetch.add_argument("--profile", choices=("quick", "full"), default=None,
                        help="the profile the notebooks will run in (image sizes differ); default: both")
     fetch.add_argument("--data-dir", default=None,
@@ -192,11 +193,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tlcourse.paths import configure_caches, folder_size, use_data_dir
 
     notebooks = None
-    if args.notebooks is not None:
+    if args.notebooks is not None and args.notebooks.strip().lower() == "core":
+        from tlcourse.course import core_path
+
+        notebooks = [lesson.number for lesson in core_path()]
+    elif args.notebooks is not None:
         try:
             notebooks = [int(item) for item in args.notebooks.replace(" ", "").split(",") if item]
         except ValueError:
-            parser.error(f"--notebooks takes lesson numbers separated by commas, e.g. 03,05; got {args.notebooks!r}")
+            parser.error(f"--notebooks takes lesson numbers separated by commas, e.g. 03,05, or 'core'; "
+                         f"got {args.notebooks!r}")
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
     hub_presets: list[str] = []

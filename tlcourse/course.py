@@ -114,7 +114,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
            article_de="Wie können Anfänger Transfer Learning nutzen?",
            core=True, minutes=50),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
-           "image recognition, the article's first application: decide on validation, test once, confusion matrix, Grad-CAM", True,
+           "image recognition, the article's first application: decide on validation, test once, confusion matrix, per-class scores", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
            core=True, minutes=40, at_a_glance=("Anwendungen von Transfer Learning",)),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",

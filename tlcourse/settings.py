@@ -152,8 +152,8 @@ class FineTuneSettings:
         patience: fine-tuning epochs without a better validation accuracy before
             ``EarlyStopping`` ends the phase (and restores the best epoch's weights).
         choice_layers: the layer counts exercise 1 (notebook 08) chooses from on validation (0: only the head
-            learns; 11: the last block; 29: the last three blocks), each a short run of
-            ``ablation_steps`` steps (``None``: one epoch).
+            learns; 11: the last block; 29: the last three blocks), each fine-tuned for one epoch from
+            the trained head.
     """
 
     ablation_layers: tuple[int | None, ...]

@@ -227,3 +227,10 @@ def test_what_the_second_probe_broke_passes_now():
         check_decision("a", {"a": 0.9, "b": 0.8}, "TODO write your reason here")
     labels, scores = [1] * 10 + [0] * 2, [0.9] * 7 + [0.1] * 3 + [0.2, 0.05]
     assert "≥ 70 %" in check_threshold(0.5, labels, scores, 0.1 * 7, REASON)
+
+
+def test_a_text_choice_matches_its_option_whatever_its_case_and_spacing():
+    scores = {"hidden Dense(64)": [0.80, 0.82, 0.81], "linear": [0.60, 0.61, 0.59]}
+    assert "hidden Dense(64)" in check_decision("  Hidden  dense(64) ", scores, REASON)
+    with pytest.raises(ValueError, match="not one of the options"):
+        check_decision("hidden Dense(128)", scores, REASON)

@@ -50,7 +50,8 @@ def _check_reason(reason: Any, what: str) -> None:
 
 
 def _option_for(choice: Any, options: list) -> Any:
-    """The option ``choice`` names: itself, or the number option equal to it up to float precision."""
+    """The option ``choice`` names: itself, the number option equal to it up to float precision, or the
+    text option it spells in another case or spacing."""
     try:
         if choice in options:
             return next(option for option in options if option == choice)
@@ -61,6 +62,13 @@ def _option_for(choice: Any, options: list) -> Any:
                  and np.isclose(float(option), float(choice), rtol=1e-6, atol=0)]
         if len(close) == 1:  # e.g. np.float32(1e-3) for the option 0.001
             return close[0]
+    if isinstance(choice, str):  # "Hidden dense(64) " for the option "hidden Dense(64)": case and spaces aside
+        def folded(text: str) -> str:
+            return " ".join(text.split()).casefold()
+
+        same = [option for option in options if isinstance(option, str) and folded(option) == folded(choice)]
+        if len(same) == 1:
+            return same[0]
     return None
 
 

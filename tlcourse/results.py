@@ -12,6 +12,7 @@ import datetime
 import errno
 import json
 import math
+import numbers
 import os
 import re
 import statistics
@@ -197,9 +198,19 @@ def format_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _x_order(value: Any) -> tuple[bool, str, Any]:
-    """Sort key for ``x`` values: numbers ascending, then other types, ``None`` ("every example") last."""
-    return value is None, str(type(value)), value if value is not None else 0
+def _x_order(value: Any) -> tuple[int, str, Any]:
+    """Sort key for ``x`` values: numbers ascending (ints and floats together), then other values by type
+    and text, ``None`` ("every example") last.
+
+    Example:
+        >>> sorted([None, 10.0, 3, "all", 2.5], key=_x_order)
+        [2.5, 3, 10.0, 'all', None]
+    """
+    if value is None:
+        return 2, "", 0.0
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return 0, "", float(value)
+    return 1, type(value).__name__, str(value)
 
 
 def summarize_runs(rows: Sequence[dict[str, Any]], x: str = "labels_per_class",

@@ -33,9 +33,11 @@ class Lesson:
 
     ``at_a_glance`` names further article steps (``article_de`` titles) that a core lesson teaches in
     one short section, so that the core path covers them while their in-depth lessons stay optional:
-    03 measures the three advantages at a glance (04–06 measure each in depth), and 09's flower
-    classifier is the article's first application, image recognition (10–13 are the others). A test
-    checks that such a lesson names those in-depth lessons.
+    01 measures the three advantages at a glance on its lab (04–06 measure each in depth), 03's
+    exercise chooses a pretrained model on validation (07 compares them in depth), and 09's flower
+    classifier is the article's first application, image recognition (10–13 are the others). A step
+    is named by its lessons' ``article_de`` or, for a step that shares its section with other lessons,
+    by their ``article_step``. A test checks that such a lesson names those in-depth lessons.
     """
 
     number: int
@@ -84,15 +86,15 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
            "reuse a CNN trained on one task for another, offline, and measure the gain", True,
            article_de="Was ist Transfer Learning?",
-           core=True, minutes=40),
+           core=True, minutes=40, at_a_glance=("Vorteile von Transfer Learning",)),
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
            article_de="Wie funktioniert Transfer Learning?",
            minutes=40),
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
-           "a frozen MobileNetV2, its preprocess_input, a new head, vs a CNN from scratch; the three advantages at a glance", True,
+           "a frozen MobileNetV2, its preprocess_input, a new head; choose a pretrained model on validation", True,
            article_de="Wie funktioniert Transfer Learning?",
-           core=True, minutes=60, at_a_glance=("Vorteile von Transfer Learning",)),
+           core=True, minutes=60, at_a_glance=("Applying it: choose a pretrained model",)),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True,
            article_de="Vorteile von Transfer Learning",
@@ -108,7 +110,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=40),
+           minutes=40),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",

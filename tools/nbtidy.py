@@ -91,9 +91,10 @@ def core_path_line() -> str:
     others = ", ".join(f"{lesson.number:02d}" for lesson in COURSE_MAP if lesson.available and not lesson.core)
     return (f"{CORE_PATH_LINE} — lessons {numbers} — teaches every step of the article in about "
             f"{total // 60} h {total % 60:02d} min for a beginner in `quick` (reading, running, solving each "
-            "lesson's exercise; deep dives left closed): 03 measures the three advantages at a glance, and 09's "
-            f"flower classifier is the article's first application, image recognition. The other lessons ({others}) "
-            "are optional deep dives: normal training, each advantage and more applications in depth, and scaling out.")
+            "lesson's exercise; deep dives left closed): 01 measures the three advantages at a glance, 03's "
+            "exercise chooses a pretrained model, and 09's flower classifier is the article's first application, "
+            f"image recognition. The other lessons ({others}) are optional deep dives: normal training, each "
+            "advantage, the choice of a model and more applications in depth, and scaling out.")
 
 
 def readme_text(text: str) -> str:

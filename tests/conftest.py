@@ -56,9 +56,25 @@ class FreshRuntimePerNotebook:
             os.environ[RESULTS_ENV] = before
 
 
+class LessonNotebooksOnly:
+    """Collect only the lessons' notebooks from ``notebooks/``: a learner's own notebook there (Jupyter's
+    ``…-Copy1.ipynb``, ``Untitled.ipynb``, outputs and all) is theirs, not a test. A file named like a lesson
+    is always collected, so a lesson missing from the course map still fails its test."""
+
+    @staticmethod
+    def pytest_ignore_collect(collection_path, config):
+        from tlcourse.course import is_lesson_filename
+
+        if collection_path.suffix == ".ipynb" and collection_path.parent.name == "notebooks":
+            return None if is_lesson_filename(collection_path) else True
+        return None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin("tlcourse-fresh-runtime"):
         config.pluginmanager.register(FreshRuntimePerNotebook(), "tlcourse-fresh-runtime")
+    if not config.pluginmanager.has_plugin("tlcourse-lesson-notebooks"):
+        config.pluginmanager.register(LessonNotebooksOnly(), "tlcourse-lesson-notebooks")
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ Notebook 00 renders it; a test checks it against the files in ``notebooks/``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +56,21 @@ class Lesson:
     def filename(self) -> str:
         """The notebook's file name in ``notebooks/``."""
         return f"{self.number:02d}_{self.slug}.ipynb"
+
+
+LESSON_FILENAME = re.compile(r"\d{2}_[a-z0-9_]+\.ipynb")
+"""How a lesson's notebook is named (``03_how_transfer_learning_works.ipynb``). A learner's own notebook in
+``notebooks/`` (Jupyter's ``…-Copy1.ipynb``, ``Untitled.ipynb``) does not match: the tests leave it alone."""
+
+
+def is_lesson_filename(name: str | os.PathLike) -> bool:
+    """True when ``name`` (a file name or path) is named like a lesson's notebook.
+
+    Example:
+        >>> is_lesson_filename("03_how_transfer_learning_works.ipynb"), is_lesson_filename("03_how-Copy1.ipynb")
+        (True, False)
+    """
+    return LESSON_FILENAME.fullmatch(Path(name).name) is not None
 
 
 def lesson_for(filename: str | os.PathLike) -> Lesson:
@@ -157,7 +173,7 @@ def core_path() -> tuple[Lesson, ...]:
 
     Example:
         >>> [lesson.number for lesson in core_path()]
-        [0, 1, 3, 7, 8, 9, 14]
+        [0, 1, 3, 8, 9, 14]
     """
     return tuple(lesson for lesson in COURSE_MAP if lesson.core)
 
@@ -219,7 +235,7 @@ def course_map_table() -> str:
 
     Example:
         >>> print(course_map_table().splitlines()[-1])  # doctest: +ELLIPSIS
-        Core path: 7 lessons, about ... h ... min for a beginner (...); deep dives: 9 lessons.
+        Core path: 6 lessons, about ... h ... min for a beginner (...); deep dives: 10 lessons.
     """
     from tlcourse.results import format_table
 

@@ -254,12 +254,28 @@ def test_run_sweep_scores_on_the_set_it_is_given(tiny, monkeypatch):
     on_validation = lab.run_sweep(base, [1], [0], validation=(x_val, y_val), **arguments)
     on_test = lab.run_sweep(base, [1], [0], test=lab.make_test_data(1, image_size=16), **arguments)
     default = lab.run_sweep(base, [1], [0], test_per_class=1, **arguments)
-    assert set(on_validation[0]) == {"method", "labels_per_class", "seed", "steps", "val_accuracy"}
+    assert set(on_validation[0]) == {"method", "labels_per_class", "seed", "steps", "val_accuracy", "train_seconds",
+                                     "train_accuracy"}
     assert "test_accuracy" in on_test[0] and "val_accuracy" not in on_test[0]
     assert np.array_equal(seen[0][1], x_val), "the validation run was scored on the validation images"
     assert np.array_equal(seen[1][1], seen[2][1]), "test=make_test_data(n) is the default fixed test set"
     assert all(np.array_equal(seen[0][0], x_train) for x_train, _ in seen[1:]), "the same labelled images every time"
     assert on_test[0]["test_accuracy"] == pytest.approx(default[0]["test_accuracy"])
+
+
+def test_run_sweep_rows_time_each_run_and_score_it_on_its_own_training_images(tiny):
+    """Notebook 01's three advantages read each run's training seconds and its train − test gap from the rows."""
+    rows = lab.run_sweep(tiny["base"], [1, 2], [0], steps=2, methods=["scratch", "frozen"], batch_size=4,
+                         test_per_class=1, verbose=False)
+    assert len(rows) == 4
+    for row in rows:
+        assert row["train_seconds"] > 0, row
+        assert 0 <= row["train_accuracy"] <= 1 and 0 <= row["test_accuracy"] <= 1, row
+    data = lab.make_target_data(1, seed=0, test_per_class=1, image_size=16)
+    run = lab.train_target("frozen", tiny["base"], x_train=data.x_pool, y_train=data.y_pool, x_test=data.x_test,
+                           y_test=data.y_test, steps=1, batch_size=4, details=True)
+    correct = run.train_accuracy * len(data.y_pool)  # a share of the run's own training images
+    assert isinstance(run, lab.TargetRun) and run.train_seconds > 0 and correct == pytest.approx(round(correct))
 
 
 @pytest.mark.parametrize(

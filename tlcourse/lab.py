@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -70,6 +71,17 @@ TARGET_TRAIN_SEED = 100
 
 TARGET_VALIDATION_SEED = 3_000
 """Seed of the target task's validation images (the same images as ``tlcourse.limits.VALIDATION_SEED``)."""
+
+
+class TargetRun(NamedTuple):
+    """One ``train_target`` run in detail (``details=True``)."""
+
+    accuracy: float
+    """Accuracy on ``x_test`` (what ``train_target`` returns without ``details``)."""
+    train_seconds: float
+    """Wall-clock seconds of the training itself (``fit_recipe``), not of building or scoring."""
+    train_accuracy: float
+    """Accuracy on the run's own training images ``x_train``."""
 
 
 class TargetData(NamedTuple):
@@ -409,7 +421,7 @@ def _check_steps(steps: Any, methods: Sequence[str]) -> int:
 
 def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, y_train: np.ndarray,
                  x_test: np.ndarray, y_test: np.ndarray, steps: int, seed: int = 0, batch_size: int = 32,
-                 learning_rate: float | None = None) -> float:
+                 learning_rate: float | None = None, details: bool = False) -> float | TargetRun:
     """Train one recipe on the target task and return its test accuracy.
 
     * ``"scratch"``: the same network as the others, with fresh random weights, all trained.
@@ -431,6 +443,8 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
         seed: seed for the new weights and the shuffling.
         batch_size: images per step.
         learning_rate: Adam's learning rate; default ``LEARNING_RATES[method]``.
+        details: return a ``TargetRun`` (test accuracy, training seconds, accuracy on ``x_train``)
+            instead of the test accuracy alone.
 
     Example:
         >>> data = make_target_data(10, seed=0)  # doctest: +SKIP
@@ -458,8 +472,14 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
         base = copy_base(source_base)
         base.trainable = False
     model = compile_classifier(build_classifier(base, num_classes, seed=seed), learning_rate)
+    start = time.perf_counter()
     fit_recipe(method, model, base, train_ds, steps=steps, learning_rate=learning_rate)
-    return float(model.evaluate(x_test, y_test, batch_size=256, verbose=0)[1])
+    train_seconds = time.perf_counter() - start
+    accuracy = float(model.evaluate(x_test, y_test, batch_size=256, verbose=0)[1])
+    if not details:
+        return accuracy
+    train_accuracy = float(model.evaluate(x_train, y_train, batch_size=256, verbose=0)[1])
+    return TargetRun(accuracy, train_seconds, train_accuracy)
 
 
 def fit_recipe(method: str, model: keras.Model, base: keras.Model, train_ds: tf.data.Dataset, *, steps: int,
@@ -512,13 +532,17 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
             hands out. Pass one of ``validation`` and ``test``, not both.
 
     Returns:
-        Dicts with keys ``method``, ``labels_per_class``, ``seed``, ``steps`` and
-        ``val_accuracy`` (with ``validation``) or ``test_accuracy`` (otherwise).
+        Dicts with keys ``method``, ``labels_per_class``, ``seed``, ``steps``,
+        ``val_accuracy`` (with ``validation``) or ``test_accuracy`` (otherwise),
+        ``train_seconds`` (wall-clock seconds of the run's training steps, without building
+        or scoring) and ``train_accuracy`` (accuracy on the run's own labelled images: its
+        difference to the scored accuracy is the train − test gap).
 
     Example:
         >>> rows = run_sweep(base, [3, 30], seeds=range(2), steps=200)  # doctest: +SKIP
         >>> rows[0]  # doctest: +SKIP
-        {'method': 'scratch', 'labels_per_class': 3, 'seed': 0, 'steps': 200, 'test_accuracy': 0.3}
+        {'method': 'scratch', 'labels_per_class': 3, 'seed': 0, 'steps': 200, 'test_accuracy': 0.3,
+         'train_seconds': 2.1, 'train_accuracy': 0.5}
     """
     _check_base("source_base", source_base)
     budgets = check_int_sequence("labels_per_class", labels_per_class, minimum=1,
@@ -574,11 +598,13 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
         for count in budgets:
             x_train, y_train = take_per_class(x_pool, y_pool, count)
             for method in methods:
-                accuracy = train_target(method, source_base, x_train=x_train, y_train=y_train,
-                                        x_test=x_scored, y_test=y_scored, steps=steps_for[count],
-                                        seed=seed, batch_size=batch_size)
+                run = train_target(method, source_base, x_train=x_train, y_train=y_train,
+                                   x_test=x_scored, y_test=y_scored, steps=steps_for[count],
+                                   seed=seed, batch_size=batch_size, details=True)
+                accuracy = run.accuracy
                 rows.append({"method": method, "labels_per_class": count, "seed": seed,
-                             "steps": steps_for[count], key: accuracy})
+                             "steps": steps_for[count], key: accuracy, "train_seconds": run.train_seconds,
+                             "train_accuracy": run.train_accuracy})
                 if verbose:
                     print(f"seed {seed} · {count:>4} labels/class · {steps_for[count]:>4} steps · "
                           f"{method:<10} · {what} {accuracy:.3f}")

@@ -59,7 +59,8 @@ def test_prefetch_core_fetches_exactly_the_core_path_s_plan(monkeypatch, capsys)
     assert prefetch.main(["prefetch", "--notebooks", "core", "--profile", "quick"]) == 0
     datasets, weights = plan([lesson.number for lesson in core_path()], "quick")
     assert calls == [*datasets, *weights] and datasets == ["tf_flowers"], calls
-    assert ("VGG16", 224) in calls and ("MobileNetV2", 128) not in calls  # 07's candidates; 04 is optional
+    assert ("EfficientNetB0", 224) in calls, "03's exercise probes the first of 07's candidates"
+    assert ("VGG16", 224) not in calls and ("MobileNetV2", 128) not in calls  # 07 and 04 are optional
 
 
 def test_prefetch_rejects_malformed_backbone_items():
@@ -167,12 +168,13 @@ def test_prefetch_for_some_notebooks_in_one_profile_into_a_chosen_folder(monkeyp
     (tmp_path / "usb" / "keras" / "models" / "w.h5").write_bytes(b"x" * 2_000_000)
     assert prefetch.main(["prefetch", "--notebooks", "03", "--profile", "quick",
                           "--data-dir", str(tmp_path / "usb")]) == 0
-    assert calls == ["tf_flowers", ("MobileNetV2", 160), ("ResNet50", 224)]
+    assert calls == ["tf_flowers", ("MobileNetV2", 160), ("MobileNetV3Small", 224), ("EfficientNetB0", 224),
+                     ("ResNet50", 224)]
     import os
     assert os.environ["TFDS_DATA_DIR"] == str(tmp_path / "usb" / "tfds")
     assert os.environ["KAGGLEHUB_CACHE"] == str(tmp_path / "usb" / "kagglehub")
     out = capsys.readouterr().out
-    assert "[3/3]" in out and "KERAS_HOME 2.0 MB" in out and "3 of 3 ready." in out
+    assert "[5/5]" in out and "KERAS_HOME 2.0 MB" in out and "5 of 5 ready." in out
 
 
 def test_prefetch_refuses_unknown_notebooks_and_bad_lists(capsys):

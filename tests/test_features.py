@@ -339,3 +339,45 @@ def test_extract_features_refuses_wrong_pixels_and_labels_and_casts_uint8():
     unbuilt = keras.Sequential([layers.Conv2D(2, 3)])
     with pytest.raises(ValueError, match="not built"):
         extract_features(unbuilt, as_float, progress=False)
+
+
+def _clusters(count: int = 40, seed: int = 0) -> CachedFeatures:
+    """Two well-separated clusters of 3-number features, one per class."""
+    labels = np.arange(count) % 2
+    points = np.random.default_rng(seed).normal(size=(count, 3)) + 4 * labels[:, None]
+    return CachedFeatures(points.astype("float32"), labels.astype("int64"), 0.0, "computed")
+
+
+PROBE = {"epochs": 20, "learning_rate": 0.05, "batch_size": 8, "seed": 0}
+
+
+def test_linear_probe_learns_separable_features_and_reruns_alike():
+    train, val = _clusters(seed=0), _clusters(seed=1)
+    predicted = features.linear_probe(train, val, 2, **PROBE)
+    assert predicted.shape == (40,) and predicted.dtype == np.int64
+    assert np.mean(predicted == val.labels) > 0.95
+    np.testing.assert_array_equal(predicted, features.linear_probe(train, val, 2, **PROBE))  # the seed fixes it
+
+
+@pytest.mark.parametrize("change, error, message", [
+    ({"train_features": np.zeros((4, 3))}, TypeError, "expected what extract_features returns"),
+    ({"val_features": CachedFeatures(np.zeros((4, 5), "float32"), np.zeros(4, "int64"), 0.0, "computed")},
+     ValueError, "two different bases"),
+    ({"train_features": CachedFeatures(np.zeros((0, 3), "float32"), np.zeros(0, "int64"), 0.0, "computed")},
+     ValueError, "holds no example"),
+    ({"num_classes": 1}, ValueError, "num_classes"),
+    ({"epochs": 0}, ValueError, "epochs=0"),
+    ({"learning_rate": 0}, ValueError, "learning_rate"),
+    ({"batch_size": 2.5}, TypeError, "batch_size"),
+])
+def test_linear_probe_names_the_fix_for_bad_input(change, error, message):
+    arguments = {"train_features": _clusters(), "val_features": _clusters(), "num_classes": 2, **PROBE, **change}
+    with pytest.raises(error, match=message):
+        features.linear_probe(**arguments)
+
+
+def test_linear_probe_refuses_labels_outside_num_classes():
+    labels = np.arange(40) % 3  # class 2 exists, but num_classes says 2
+    train = CachedFeatures(np.zeros((40, 3), "float32"), labels, 0.0, "computed")
+    with pytest.raises(ValueError, match="outside 0…1.*splits.num_classes"):
+        features.linear_probe(train, train, 2, **PROBE)

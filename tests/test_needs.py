@@ -32,9 +32,13 @@ def loaded_by(code: str) -> tuple[set[str], set[str]]:
     backbones = set(re.findall(r"keras\.applications\.(\w+)\(", code))
     backbones |= {name for name in BACKBONES if f'"{name}"' in code}
     for profile in PROFILES:  # backbones the notebook takes from its settings group
-        settings = get_settings(profile)
-        if "settings.choosing" in code:
-            backbones |= set(settings.choosing.backbones)
+        choosing = get_settings(profile).choosing
+        for field, count in re.findall(r"settings\.choosing\b(?:\.(\w+))?(?:\[:(\d+)\])?", code):
+            if field in ("backbones", "probe_backbones"):  # a list of names, perhaps its first `count`
+                named = getattr(choosing, field)
+                backbones |= set(named[:int(count)] if count else named)
+            elif not field:  # the group itself (e.g. CHOOSING = settings.choosing): every backbone it names
+                backbones |= set(choosing.backbones)
     return datasets, backbones & set(BACKBONES)
 
 
@@ -92,6 +96,11 @@ def test_presets_cover_what_each_notebook_loads(lesson):
 def test_the_scanner_sees_what_it_should():
     datasets, backbones = loaded_by('DATASET = "tf_flowers"\nbase = keras.applications.ResNet50(weights=w)')
     assert datasets == {"tf_flowers"} and backbones == {"ResNet50"}
+    quick, full = get_settings("quick").choosing, get_settings("full").choosing
+    assert loaded_by("CANDIDATES = settings.choosing.probe_backbones[:2]")[1] == {*quick.probe_backbones[:2],
+                                                                             *full.probe_backbones[:2]}
+    assert loaded_by("CHOOSING = settings.choosing")[1] == {*quick.backbones, *full.backbones}
+    assert loaded_by("epochs = settings.choosing.probe_epochs")[1] == set()  # a number, not a backbone
     paths, names = presets_loaded_by('NLP = settings.nlp\nm = build(NLP.backbone_preset)\n'
                                      'd = keras_hub.models.DFineObjectDetector.from_preset("dfine_nano_coco")')
     assert paths == {"nlp.backbone_preset"} and names == {"dfine_nano_coco"}
@@ -140,7 +149,8 @@ def test_default_prefetch_lists_are_the_union_of_the_plans():
 
 
 def test_plan_for_one_notebook_and_its_errors():
-    assert plan([3], "full") == (["tf_flowers"], [("MobileNetV2", 224), ("ResNet50", 224)])
+    assert plan([3], "full") == (["tf_flowers"], [("MobileNetV2", 224), ("MobileNetV3Small", 224),
+                                                  ("EfficientNetB0", 224), ("ResNet50", 224)])
     assert plan([0, 1], "quick") == ([], [])
     # 13 builds its bases at its own (smaller) side in quick: MobileNetV2's file follows it
     assert ("MobileNetV2", get_settings("quick").healthcare.image_size) in plan([13], "quick")[1]

@@ -1,10 +1,11 @@
 """Cached features: run a frozen base once, then train the new head on what it computed.
 
-Introduced in notebook 04. A frozen base computes the same features for the same image every
-epoch, and on a CPU that forward pass is nearly all of an epoch's time. Extract the pooled
+Introduced in notebook 03's exercise (a linear probe per candidate base, ``linear_probe``); optional
+notebook 04 measures the time it saves. A frozen base computes the same features for the same image
+every epoch, and on a CPU that forward pass is nearly all of an epoch's time. Extract the pooled
 features once, keep them (in memory or on disk), and train the head on them: every epoch then
 costs only the head. The price: no data augmentation (the base would have to see each new
-augmented image), which is why notebook 03 keeps the base in the training loop.
+augmented image), which is why notebook 03's main line keeps the base in the training loop.
 
 The disk cache lives in ``data/features/`` of the course (git-ignored; ``$TLCOURSE_FEATURES_DIR``
 overrides it). A cached file is reused only when *everything* that determines the features
@@ -350,6 +351,78 @@ def features_dataset(cached: CachedFeatures, batch_size: int, *, shuffle: bool =
     if shuffle:
         ds = ds.shuffle(len(cached.labels), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def linear_probe(train_features: CachedFeatures, val_features: CachedFeatures, num_classes: int, *, epochs: int,
+                 learning_rate: float, batch_size: int, seed: int) -> np.ndarray:
+    """Train a *linear probe* on cached training features; return its predicted classes on validation.
+
+    A linear probe is a frozen base's new head cut down to its last layer: one ``Dense(num_classes)``
+    layer that outputs logits, trained with Adam and ``SparseCategoricalCrossentropy(from_logits=True)``
+    on the features ``extract_features`` computed once (shuffled each epoch, with ``seed``). How well it
+    does on validation says how well the base's features fit the data, so probes of several bases,
+    trained alike and scored on the same validation images, compare the bases cheaply (compare their
+    predictions with ``stats.compare_predictions``). Introduced in notebook 03's exercise (choose a
+    pretrained base); optional notebook 07 probes more bases.
+
+    Args:
+        train_features: ``extract_features(base_model, train_ds, ...)`` of the training images.
+        val_features: the same base's ``extract_features`` of the validation images.
+        num_classes: the dataset's number of classes (the probe's outputs).
+        epochs: passes over the training features, at least 1.
+        learning_rate: Adam's step size, above 0 (e.g. ``1e-3``).
+        batch_size: features per training step, at least 1.
+        seed: seeds the layer's initial weights and the shuffling, so a rerun gives the same probe.
+
+    Returns:
+        ``int64 [len(val_features.labels)]``: the predicted class of each validation image, in order.
+
+    Raises:
+        TypeError: features that are not what ``extract_features`` returned, or arguments of the wrong type.
+        ValueError: features of different widths (two different bases), labels outside ``num_classes``,
+            no training feature, or a count or rate out of range.
+
+    Example:
+        >>> rng = np.random.default_rng(0)
+        >>> labels = np.arange(40) % 2
+        >>> points = (rng.normal(size=(40, 3)) + 4 * labels[:, None]).astype("float32")  # two clusters
+        >>> train = val = CachedFeatures(points, labels, 0.0, "computed")
+        >>> predicted = linear_probe(train, val, 2, epochs=20, learning_rate=0.05, batch_size=8, seed=0)
+        >>> float(np.mean(predicted == val.labels))
+        1.0
+    """
+    for name, value in (("train_features", train_features), ("val_features", val_features)):
+        if not isinstance(value, CachedFeatures):
+            raise TypeError(f"{name} is a {type(value).__name__}: expected what extract_features returns "
+                            f"(CachedFeatures). Fix: {name} = extract_features(base_model, ds, preprocess_input=...).")
+        if value.features.ndim != 2 or value.labels.shape != (value.features.shape[0],):
+            raise ValueError(f"{name} holds features of shape {value.features.shape} and labels of shape "
+                             f"{value.labels.shape}: expected [N, feature_dim] and [N]. Fix: pass what "
+                             "extract_features returned, unchanged.")
+    if len(train_features.labels) == 0:
+        raise ValueError("train_features holds no example: expected at least one training image. Fix: check the "
+                         "dataset passed to extract_features.")
+    if train_features.features.shape[1] != val_features.features.shape[1]:
+        raise ValueError(f"train_features has {train_features.features.shape[1]} numbers per image but val_features "
+                         f"{val_features.features.shape[1]}: features of two different bases. Fix: extract both "
+                         "splits with the same base_model.")
+    num_classes = checks.check_num_classes(num_classes, minimum=2)
+    for name, value in (("train_features.labels", train_features.labels), ("val_features.labels", val_features.labels)):
+        checks.check_labels(name, value, num_classes, fix="pass the dataset's num_classes (splits.num_classes)")
+    epochs = checks.check_int("epochs", epochs, minimum=1, fix="use e.g. epochs=settings.choosing.probe_epochs")
+    learning_rate = checks.check_number("learning_rate", learning_rate, above=0, below=1, fix="use e.g. 1e-3")
+    batch_size = checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=settings.batch_size")
+    seed = checks.check_int("seed", seed, minimum=0, fix="use e.g. seed=settings.seed")
+
+    keras.utils.set_random_seed(seed)
+    probe = keras.Sequential([keras.Input((train_features.features.shape[1],)),
+                              keras.layers.Dense(num_classes, dtype="float32", name="logits")])
+    probe.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    probe.fit(features_dataset(train_features, batch_size, shuffle=True, seed=seed),
+              epochs=epochs, shuffle=False, verbose=0)  # features_dataset shuffles already
+    logits = probe.predict(val_features.features, batch_size=batch_size, verbose=0)
+    return np.argmax(logits, axis=-1).astype(np.int64)
 
 
 def _function_name(function: Callable | None) -> str:

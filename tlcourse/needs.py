@@ -28,7 +28,9 @@ class Needs:
 FLOWERS = ("tf_flowers",)
 NEEDS: dict[int, Needs] = {
     2: Needs(FLOWERS),
-    3: Needs(FLOWERS, ("MobileNetV2", "ResNet50")),  # ResNet50: the exercise
+    # 03: its exercise probes settings.choosing.probe_backbones[:3] (quick and full: MobileNetV2, MobileNetV3Small,
+    # EfficientNetB0; 07 probes them too); ResNet50: Exercise 2, in the deep dives.
+    3: Needs(FLOWERS, ("MobileNetV2", "MobileNetV3Small", "EfficientNetB0", "ResNet50")),
     4: Needs(FLOWERS, ("MobileNetV2",), extra_sizes=(128,)),  # 128 px: the exercise's smaller input
     5: Needs(FLOWERS, ("MobileNetV2",)),
     6: Needs(FLOWERS, ("MobileNetV2",)),
@@ -68,7 +70,7 @@ def plan(notebooks: Iterable[int] | None = None, profile: str = "quick") -> tupl
 
     Example:
         >>> plan([3], "quick")
-        (['tf_flowers'], [('MobileNetV2', 160), ('ResNet50', 224)])
+        (['tf_flowers'], [('MobileNetV2', 160), ('MobileNetV3Small', 224), ('EfficientNetB0', 224), ('ResNet50', 224)])
         >>> plan([13], "quick")[1]
         [('MobileNetV2', 128), ('ResNet50', 224), ('InceptionV3', 224)]
         >>> plan([4], "quick")[1]  # the exercise's 128 px too

@@ -54,7 +54,8 @@ class ChoosingSettings:
     Attributes:
         backbones: ``tlcourse.models.BACKBONES`` names whose size and speed are measured.
         probe_backbones: the subset that also gets a linear probe on cached features (the
-            slow part on a CPU: one pass of the base over every probe image).
+            slow part on a CPU: one pass of the base over every probe image). Notebook 03's
+            exercise probes the first three, on its own splits, with ``probe_epochs``.
         train_examples_per_class: training images per class for the linear probes (``None``:
             every image the profile loads).
         val_examples_per_class: validation images per class the probes are compared on.

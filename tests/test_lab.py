@@ -164,7 +164,7 @@ def test_step_budget_grows_with_labels_and_has_a_floor():
 
 @pytest.fixture(scope="module")
 def tiny():
-    data = lab.make_target_data(1, seed=0, test_per_class=1)
+    data = lab.make_target_data(1, seed=0, test_per_class=1, image_size=16)
     return {"base": lab.build_base(16, filters=(4, 4)), "data": data,
             "arrays": dict(x_train=data.x_pool, y_train=data.y_pool, x_test=data.x_test, y_test=data.y_test)}
 
@@ -182,14 +182,25 @@ def tiny():
         ({"learning_rate": 0}, ValueError, "learning_rate=0"),
         ({"learning_rate": float("nan")}, ValueError, "not finite"),
         ({"learning_rate": "1e-3"}, TypeError, "learning_rate='1e-3' is a str"),
+        ({"details": "no"}, TypeError, "details='no'"),
+        ({"y_test": "half"}, ValueError, "one label per image"),
+        ({"x_test": lambda arrays: arrays["x_test"][:0]}, ValueError, "x_test"),
+        ({"y_test": lambda arrays: arrays["y_test"] + 0.5}, TypeError, r"y_test\)\[1\].*float64.*Fix: pass x_test"),
+        ({"y_train": lambda arrays: arrays["y_train"] + 6}, ValueError, "train"),
+        ({"x_test": lambda arrays: arrays["x_test"] / 255.0}, ValueError, "test"),
+        ({"x_train": lambda arrays: arrays["x_train"] * np.nan}, ValueError, "train"),
     ],
 )
 def test_train_target_rejects_bad_arguments_before_training(tiny, monkeypatch, overrides, error, fragment):
     monkeypatch.setattr(keras.Model, "fit", lambda *args, **kwargs: pytest.fail("trained before checking"))
-    arguments = {"method": "frozen", "steps": 1, **overrides}
+    arrays = dict(tiny["arrays"])
+    if overrides.get("y_test") == "half":
+        overrides = {"y_test": arrays["y_test"][: len(arrays["y_test"]) // 2]}
+    overrides = {key: value(arrays) if callable(value) else value for key, value in overrides.items()}
+    arguments = {"method": "frozen", "steps": 1, **arrays, **overrides}
     method = arguments.pop("method")
     with pytest.raises(error, match=fragment):
-        lab.train_target(method, tiny["base"], **tiny["arrays"], **arguments)
+        lab.train_target(method, tiny["base"], **arguments)
 
 
 @pytest.mark.parametrize(
@@ -211,6 +222,8 @@ def test_train_target_rejects_bad_arguments_before_training(tiny, monkeypatch, o
         ({"batch_size": -1}, ValueError, "batch_size=-1"),
         ({"test_per_class": 0}, ValueError, "test_per_class=0"),
         ({"labels_per_class": [1, 20_000]}, ValueError, "100,000 images"),
+        ({"labels_per_class": [3, 1, 3]}, ValueError, r"repeats \[3\]"),
+        ({"seeds": [0, 0]}, ValueError, r"seeds=\[0, 0\] repeats \[0\]"),
     ],
 )
 def test_run_sweep_rejects_bad_arguments_before_any_training(tiny, monkeypatch, overrides, error, fragment):

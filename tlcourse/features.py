@@ -372,15 +372,17 @@ def linear_probe(train_features: CachedFeatures, val_features: CachedFeatures, n
         epochs: passes over the training features, at least 1.
         learning_rate: Adam's step size, above 0 (e.g. ``1e-3``).
         batch_size: features per training step, at least 1.
-        seed: seeds the layer's initial weights and the shuffling, so a rerun gives the same probe.
+        seed: seeds the layer's initial weights and the shuffling, so a rerun gives the same probe. Through
+            ``keras.utils.set_random_seed``, which also reseeds Python's ``random`` and NumPy's global generator.
 
     Returns:
         ``int64 [len(val_features.labels)]``: the predicted class of each validation image, in order.
 
     Raises:
         TypeError: features that are not what ``extract_features`` returned, or arguments of the wrong type.
-        ValueError: features of different widths (two different bases), labels outside ``num_classes``,
-            no training feature, or a count or rate out of range.
+        ValueError: features of different widths (two different bases) or none per image, NaN or infinite
+            features, labels outside ``num_classes``, a class with no training example, an empty split, or a
+            count or rate out of range.
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -399,9 +401,21 @@ def linear_probe(train_features: CachedFeatures, val_features: CachedFeatures, n
             raise ValueError(f"{name} holds features of shape {value.features.shape} and labels of shape "
                              f"{value.labels.shape}: expected [N, feature_dim] and [N]. Fix: pass what "
                              "extract_features returned, unchanged.")
-    if len(train_features.labels) == 0:
-        raise ValueError("train_features holds no example: expected at least one training image. Fix: check the "
-                         "dataset passed to extract_features.")
+    for name, value in (("train_features", train_features), ("val_features", val_features)):
+        if len(value.labels) == 0:
+            raise ValueError(f"{name} holds no example: expected at least one image. Fix: check the dataset passed "
+                             "to extract_features.")
+        if value.features.shape[1] == 0:
+            raise ValueError(f"{name} has 0 numbers per image: expected a base's pooled features. Fix: extract them "
+                             "with a base that ends in a pooling layer (or pool its output), then probe.")
+        if not np.issubdtype(value.features.dtype, np.number) or np.issubdtype(value.features.dtype, np.complexfloating):
+            raise TypeError(f"{name}.features has dtype {value.features.dtype}: expected real numbers (float32). "
+                            "Fix: pass what extract_features returned, unchanged.")
+        bad = int(np.size(value.features) - np.count_nonzero(np.isfinite(value.features)))
+        if bad:
+            raise ValueError(f"{name}.features holds {bad} NaN or infinite value(s) (of {np.size(value.features)}): "
+                             "the base or its preprocessing produced them, and a probe on them predicts one class "
+                             "for every image. Fix: check the base and its preprocess_input, then extract again.")
     if train_features.features.shape[1] != val_features.features.shape[1]:
         raise ValueError(f"train_features has {train_features.features.shape[1]} numbers per image but val_features "
                          f"{val_features.features.shape[1]}: features of two different bases. Fix: extract both "
@@ -414,7 +428,13 @@ def linear_probe(train_features: CachedFeatures, val_features: CachedFeatures, n
     batch_size = checks.check_int("batch_size", batch_size, minimum=1, fix="use e.g. batch_size=settings.batch_size")
     seed = checks.check_int("seed", seed, minimum=0, fix="use e.g. seed=settings.seed")
 
-    keras.utils.set_random_seed(seed)
+    missing = sorted(set(range(num_classes)) - set(np.unique(train_features.labels).tolist()))
+    if missing:
+        raise ValueError(f"train_features has no example of class(es) {missing} (num_classes={num_classes}): the probe "
+                         "could still predict them, from its random start alone. Fix: pass the whole training split, "
+                         "or the dataset's own num_classes.")
+
+    keras.utils.set_random_seed(seed)  # also reseeds Python's random and NumPy's global generator, as Keras does
     probe = keras.Sequential([keras.Input((train_features.features.shape[1],)),
                               keras.layers.Dense(num_classes, dtype="float32", name="logits")])
     probe.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),

@@ -42,7 +42,7 @@ import tensorflow as tf
 from keras import layers
 
 from tlcourse import little_data, shapes
-from tlcourse.checks import (check_choice, check_int, check_int_sequence, check_labels, check_model,
+from tlcourse.checks import (check_bool, check_choice, check_int, check_int_sequence, check_labels, check_model,
                              check_not_empty, check_number, check_pixels)
 
 METHODS: tuple[str, ...] = ("scratch", "frozen", "fine-tuned")
@@ -444,7 +444,9 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
         batch_size: images per step.
         learning_rate: Adam's learning rate; default ``LEARNING_RATES[method]``.
         details: return a ``TargetRun`` (test accuracy, training seconds, accuracy on ``x_train``)
-            instead of the test accuracy alone.
+            instead of the test accuracy alone. The seconds include Keras' one-off tracing of the
+            training step (about a second here), so on the lab's tiny networks they compare recipes
+            only roughly.
 
     Example:
         >>> data = make_target_data(10, seed=0)  # doctest: +SKIP
@@ -458,14 +460,13 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
     seed = _check_seed("seed", seed)
     batch_size = _check_batch_size(batch_size)
     learning_rate = _check_learning_rate(LEARNING_RATES[method] if learning_rate is None else learning_rate)
-    check_not_empty("x_test", x_test, fix="pass the test images, e.g. data.x_test")
-    if len(x_test) != len(y_test):
-        raise ValueError(f"x_test has {len(x_test)} images but y_test has {len(y_test)} labels: expected "
-                         "one label per image. Fix: pass data.x_test and data.y_test.")
+    details = check_bool("details", details, fix="details=True returns a TargetRun, False the test accuracy")
+    image_size = source_base.input_shape[1]
+    x_test, y_test = _check_target_arrays("test", x_test, y_test, image_size, "data.x_test, data.y_test")
+    x_train, y_train = _check_target_arrays("train", x_train, y_train, image_size, "data.x_pool, data.y_pool")
     train_ds = repeat_dataset(x_train, y_train, batch_size=batch_size, seed=seed)
 
     num_classes = len(shapes.TARGET_SHAPES)
-    image_size = source_base.input_shape[1]
     if method == "scratch":
         base = build_base(image_size, seed=seed)
     else:
@@ -548,6 +549,11 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
     budgets = check_int_sequence("labels_per_class", labels_per_class, minimum=1,
                                  fix="pass a list of whole numbers, e.g. labels_per_class=[1, 3, 10]")
     seeds = check_int_sequence("seeds", seeds, minimum=0, fix="pass a list of seeds, e.g. seeds=[0, 1, 2]")
+    for name, values in (("labels_per_class", budgets), ("seeds", seeds)):
+        repeated = sorted({value for value in values if values.count(value) > 1})
+        if repeated:  # the same run twice: a mean or a verdict would count it twice
+            raise ValueError(f"{name}={list(values)} repeats {repeated}: expected each value once. Fix: drop the "
+                             f"repeats, e.g. {name}={sorted(set(values))}.")
     held_out = {TARGET_TEST_SEED - TARGET_TRAIN_SEED: "test", TARGET_VALIDATION_SEED - TARGET_TRAIN_SEED: "validation"}
     clashing = [seed for seed in seeds if seed in held_out]
     if clashing:  # that seed's labelled images would be the held-out images themselves
@@ -611,9 +617,18 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
     return rows
 
 
-def _check_scoring_set(name: str, pair: Any, image_size: int) -> tuple[np.ndarray, np.ndarray]:
-    fix = (f"pass {name}=(images, labels), e.g. {name}=lab.make_{name}_data(100), with images of "
-           f"{image_size} × {image_size} px like the base's input")
+def _check_target_arrays(split: str, images: Any, labels: Any, image_size: int,
+                         example: str) -> tuple[np.ndarray, np.ndarray]:
+    """``train_target``'s images and labels of one split: uint8 0–255 at the base's size, labels 0–5."""
+    check_not_empty(f"x_{split}", images, fix=f"pass {example}")
+    fix = (f"pass x_{split}, y_{split} as make_target_data draws them ({example}): uint8 images of {image_size} × "
+           f"{image_size} px like the base's input, labels 0–{len(shapes.TARGET_SHAPES) - 1}")
+    return _check_scoring_set(f"(x_{split}, y_{split})", (images, labels), image_size, fix)
+
+
+def _check_scoring_set(name: str, pair: Any, image_size: int, fix: str = "") -> tuple[np.ndarray, np.ndarray]:
+    fix = fix or (f"pass {name}=(images, labels), e.g. {name}=lab.make_{name}_data(100), with images of "
+                  f"{image_size} × {image_size} px like the base's input")
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         hint = " (a TestSet: pass what its .read(\"final report\") returns)" if hasattr(pair, "read") else ""
         raise TypeError(f"{name}={pair!r:.80} is not a pair{hint}: expected (images, labels). Fix: {fix}.")

@@ -21,7 +21,7 @@ class Lesson:
     ``CORE_PATH_BUDGET_MINUTES`` in all); ``minutes`` is a beginner's time for the lesson's main
     line and exercise in the ``quick`` profile — reading, running, solving — with its deep dives
     (folded ``<details>`` boxes, the optional section at the end and the solutions) left closed, as
-    estimated by a reader playing a beginner on 2026-12-05 (the seven-lesson core path: one exercise per
+    estimated by a reader playing a beginner on 2026-12-06 (the six-lesson core path: one exercise per
     core lesson, folded plumbing). Estimates, not measurements: replace them when
     real learners are timed. ``available``
     is False for a lesson not yet published.
@@ -102,7 +102,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(1, "what_is_transfer_learning", "What transfer learning is",
            "reuse a CNN trained on one task for another, offline, and measure the gain", True,
            article_de="Was ist Transfer Learning?",
-           core=True, minutes=40, at_a_glance=("Vorteile von Transfer Learning",)),
+           core=True, minutes=35, at_a_glance=("Vorteile von Transfer Learning",)),
     Lesson(2, "normal_training_from_scratch", "How it works: normal training",
            "train a small CNN from scratch on flowers: time, parameters, accuracy", True,
            article_de="Wie funktioniert Transfer Learning?",
@@ -110,7 +110,7 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(3, "how_transfer_learning_works", "How it works: frozen base + new layers",
            "a frozen MobileNetV2, its preprocess_input, a new head; choose a pretrained model on validation", True,
            article_de="Wie funktioniert Transfer Learning?",
-           core=True, minutes=60, at_a_glance=("Applying it: choose a pretrained model",)),
+           core=True, minutes=50, at_a_glance=("Applying it: choose a pretrained model",)),
     Lesson(4, "advantage_less_training_time", "Advantages: less training time and cost",
            "time and compute of scratch vs transfer, cached features", True,
            article_de="Vorteile von Transfer Learning",
@@ -118,31 +118,31 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(5, "advantage_little_data", "Advantages: better performance with little data",
            "accuracy vs examples per class, with error bars over seeds", True,
            article_de="Vorteile von Transfer Learning",
-           minutes=55),
+           minutes=50),
     Lesson(6, "advantage_generalization", "Advantages: better generalization",
            "train/test gaps and accuracy under shifted test images", True,
            article_de="Vorteile von Transfer Learning",
-           minutes=50),
+           minutes=45),
     Lesson(7, "choosing_a_pretrained_model", "Applying it: choose a pretrained model",
            "VGG, ResNet, Inception, MobileNet, EfficientNet: size, speed, accuracy", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           minutes=40),
+           minutes=35),
     Lesson(8, "fine_tuning", "Applying it: fine-tune the last layers",
            "unfreeze the top layers, keep BatchNorm frozen, a low learning rate", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=50),
+           core=True, minutes=40),
     Lesson(9, "evaluate_and_compare", "Applying it: evaluate, test and compare",
            "image recognition, the article's first application: decide on validation, test once, confusion matrix, per-class scores", True,
            article_de="Wie können Anfänger Transfer Learning nutzen?",
-           core=True, minutes=35, at_a_glance=("Anwendungen von Transfer Learning",)),
+           core=True, minutes=30, at_a_glance=("Anwendungen von Transfer Learning",)),
     Lesson(10, "applications_nlp_bert", "Applications: NLP with BERT-style models",
            "BERT fine-tuned head first, GPT-2 frozen and prompted in context, vs a model from scratch", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
-           minutes=120),
+           minutes=110),
     Lesson(11, "applications_speech", "Applications: speech recognition",
            "a frozen pretrained audio encoder with a new head, vs a spectrogram CNN", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
-           minutes=100),
+           minutes=90),
     Lesson(12, "applications_robotics_localization", "Applications: robotics, detection and localization",
            "class and box heads on a pretrained base, a detector preset, export for a robot", True, ("hub",),
            article_de="Anwendungen von Transfer Learning",
@@ -150,14 +150,14 @@ COURSE_MAP: tuple[Lesson, ...] = (
     Lesson(13, "applications_healthcare", "Applications: healthcare imaging",
            "a frozen base on tissue and X-rays vs scratch; a screen's sensitivity, specificity and threshold", True,
            article_de="Anwendungen von Transfer Learning",
-           minutes=55),
+           minutes=50),
     Lesson(14, "when_transfer_does_not_help", "When transfer learning does not help",
            "easy targets, distant sources, plenty of data and negative transfer, measured", True,
            article_de="Transfer Learning ist keine Universallösung",
            core=True, minutes=40),
     Lesson(15, "scaling_out", "Appendix: scaling out",
            "the same fine-tuning under tf.distribute; two worker processes, and a killed worker that resumes", True,
-           minutes=75),
+           minutes=70),
 )
 
 

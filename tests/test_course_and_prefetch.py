@@ -252,3 +252,20 @@ def test_readme_and_notebook_00_show_the_core_path_from_the_course_map():
     first = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / COURSE_MAP[0].filename).read_text())
     code = "\n".join("".join(cell["source"]) for cell in first["cells"] if cell["cell_type"] == "code")
     assert "course_map_table(" in code, "notebook 00 must print the course map (with the core path) from COURSE_MAP"
+
+
+def test_prefetch_and_plan_refuse_an_empty_or_unlisted_notebooks_argument(capsys):
+    from tlcourse.course import is_lesson_filename, lesson_for
+    from tlcourse.needs import plan
+
+    for empty in ("", ","):
+        with pytest.raises(SystemExit):
+            prefetch.main(["prefetch", "--notebooks", empty, "--profile", "quick"])
+        assert "names no lesson" in capsys.readouterr().err
+    for wrong in ("03", 3):
+        with pytest.raises(TypeError, match=r"expected a list of lesson numbers.*notebooks=\[3\]"):
+            plan(wrong)
+    with pytest.raises(TypeError, match="expected a file name or path"):
+        is_lesson_filename(None)
+    with pytest.raises(ValueError, match="Did you mean '03_how_transfer_learning_works.ipynb'"):
+        lesson_for("03_HOW_TRANSFER_LEARNING_WORKS.ipynb")

@@ -342,8 +342,9 @@ def suggest(value: Any, choices: Iterable[str], *, count: int = 3) -> str:
         >>> suggest("tf_flower", ["tf_flowers", "beans", "cifar10"])
         "Did you mean 'tf_flowers'?"
     """
-    close = difflib.get_close_matches(str(value), [str(choice) for choice in choices], n=count, cutoff=0.6)
-    return f"Did you mean {' or '.join(repr(name) for name in close)}?" if close else ""
+    by_lower = {str(choice).lower(): str(choice) for choice in choices}  # "TF_Flowers" is close to "tf_flowers"
+    close = difflib.get_close_matches(str(value).lower(), list(by_lower), n=count, cutoff=0.6)
+    return f"Did you mean {' or '.join(repr(by_lower[name]) for name in close)}?" if close else ""
 
 
 def check_options(name: str, value: Any, allowed: Iterable[str], *, fix: str = "") -> dict[str, Any]:

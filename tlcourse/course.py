@@ -70,6 +70,9 @@ def is_lesson_filename(name: str | os.PathLike) -> bool:
         >>> is_lesson_filename("03_how_transfer_learning_works.ipynb"), is_lesson_filename("03_how-Copy1.ipynb")
         (True, False)
     """
+    if not isinstance(name, (str, os.PathLike)):
+        raise TypeError(f"name={name!r} is a {type(name).__name__}: expected a file name or path. "
+                        "Fix: e.g. is_lesson_filename('03_how_transfer_learning_works.ipynb').")
     return LESSON_FILENAME.fullmatch(Path(name).name) is not None
 
 

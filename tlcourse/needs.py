@@ -133,8 +133,11 @@ def _checked(notebooks: Iterable[int] | None, profile: str, default: Mapping[int
 
     check_choice("profile", profile, ("quick", "full"),
                  fix="smoke downloads nothing; prefetch for 'quick' (CPU) or 'full' (GPU)")
-    numbers = sorted(default) if notebooks is None else list(notebooks)
     known = [lesson.number for lesson in COURSE_MAP]
+    if notebooks is not None and (isinstance(notebooks, (str, bytes, int)) or not isinstance(notebooks, Iterable)):
+        raise TypeError(f"notebooks={notebooks!r} is a {type(notebooks).__name__}: expected a list of lesson numbers "
+                        f"(or None for all). Fix: e.g. notebooks=[3] (the course map has {known}).")
+    numbers = sorted(default) if notebooks is None else list(notebooks)
     for number in numbers:
         check_int("notebook", number, minimum=0, fix=f"use lesson numbers from the course map: {known}")
         if number not in known:

@@ -203,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError:
             parser.error(f"--notebooks takes lesson numbers separated by commas, e.g. 03,05, or 'core'; "
                          f"got {args.notebooks!r}")
+        if not notebooks:
+            parser.error(f"--notebooks {args.notebooks!r} names no lesson: give lesson numbers separated by commas, "
+                         "e.g. 03,05, or 'core' (leave the option out to fetch every lesson's downloads)")
     datasets: list[str] = []
     weights: list[tuple[str, int]] = []
     hub_presets: list[str] = []

@@ -58,16 +58,18 @@ class FreshRuntimePerNotebook:
 
 class LessonNotebooksOnly:
     """Collect only the lessons' notebooks from ``notebooks/``: a learner's own notebook there (Jupyter's
-    ``…-Copy1.ipynb``, ``Untitled.ipynb``, outputs and all) is theirs, not a test. A file named like a lesson
-    is always collected, so a lesson missing from the course map still fails its test."""
+    ``…-Copy1.ipynb``, ``Untitled.ipynb``, a folder of their own, outputs and all) is theirs, not a test. A file
+    in ``notebooks/`` named like a lesson is always collected, so a lesson missing from the course map still fails
+    its test. Registered with the tests (``make test`` runs ``pytest tests tlcourse notebooks``)."""
 
     @staticmethod
     def pytest_ignore_collect(collection_path, config):
         from tlcourse.course import is_lesson_filename
 
-        if collection_path.suffix == ".ipynb" and collection_path.parent.name == "notebooks":
-            return None if is_lesson_filename(collection_path) else True
-        return None
+        if collection_path.suffix != ".ipynb" or "notebooks" not in collection_path.parent.parts:
+            return None
+        in_place = collection_path.parent.name == "notebooks"  # notebooks/mywork/… is the learner's too
+        return None if in_place and is_lesson_filename(collection_path) else True
 
 
 def pytest_configure(config: pytest.Config) -> None:

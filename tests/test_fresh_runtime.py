@@ -32,7 +32,7 @@ def test_each_notebook_gets_an_empty_results_folder(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     shutil.copy(CONFTEST, notebooks / "conftest.py")
-    for name in ("a_first.ipynb", "b_second.ipynb"):
+    for name in ("90_first.ipynb", "91_second.ipynb"):  # named like lessons: the plugin collects only those
         notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CELL)])
         nbformat.write(notebook, notebooks / name)
     outer = tmp_path / "outer"

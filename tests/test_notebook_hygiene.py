@@ -303,4 +303,5 @@ def test_a_learners_own_notebook_is_not_collected_as_a_test():
     assert ignore(ROOT / "notebooks" / "Untitled.ipynb", None) is True
     assert ignore(NOTEBOOKS[0], None) is None  # a lesson: collected
     assert ignore(ROOT / "notebooks" / "16_a_lesson_not_in_the_map_yet.ipynb", None) is None  # fails the map test
+    assert ignore(ROOT / "notebooks" / "mywork" / NOTEBOOKS[0].name, None) is True  # a learner's own folder
     assert ignore(ROOT / "tests" / "test_lab.py", None) is None

@@ -222,9 +222,6 @@ def test_a_lesson_that_teaches_a_step_at_a_glance_names_its_in_depth_lessons():
             assert not unnamed, f"{lesson.filename} teaches {step!r} at a glance but does not name lesson(s) {unnamed}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 is open: a beginner's read-through (2026-12-06) estimates the "
-                   "six-lesson core path at about 3 h 25 min, but 03 at 50 min. Strict: once the aim is met "
-                   "this test passes, which fails the suite until the marker is removed.")
 def test_the_core_path_fits_four_hours_and_each_lesson_45_minutes():
     from tlcourse.course import (CORE_LESSON_BUDGET_MINUTES, CORE_PATH_BUDGET_MINUTES, core_path,
                                  core_path_minutes)

@@ -279,7 +279,7 @@ def test_run_sweep_scores_on_the_set_it_is_given(tiny, monkeypatch):
 def test_run_sweep_rows_time_each_run_and_score_it_on_its_own_training_images(tiny):
     """Notebook 01's three advantages read each run's training seconds and its train − test gap from the rows."""
     rows = lab.run_sweep(tiny["base"], [1, 2], [0], steps=2, methods=["scratch", "frozen"], batch_size=4,
-                         test_per_class=1, verbose=False)
+                         test_per_class=1, verbose=False, score_train=True)
     assert len(rows) == 4
     for row in rows:
         assert row["train_seconds"] > 0, row
@@ -289,6 +289,9 @@ def test_run_sweep_rows_time_each_run_and_score_it_on_its_own_training_images(ti
                            y_test=data.y_test, steps=1, batch_size=4, details=True)
     correct = run.train_accuracy * len(data.y_pool)  # a share of the run's own training images
     assert isinstance(run, lab.TargetRun) and run.train_seconds > 0 and correct == pytest.approx(round(correct))
+    unscored = lab.run_sweep(tiny["base"], [1], [0], steps=1, methods=["frozen"], batch_size=4, test_per_class=1,
+                             verbose=False)  # no extra pass over the training images unless asked
+    assert "train_accuracy" not in unscored[0] and unscored[0]["train_seconds"] > 0
 
 
 @pytest.mark.parametrize(

@@ -80,8 +80,8 @@ class TargetRun(NamedTuple):
     """Accuracy on ``x_test`` (what ``train_target`` returns without ``details``)."""
     train_seconds: float
     """Wall-clock seconds of the training itself (``fit_recipe``), not of building or scoring."""
-    train_accuracy: float
-    """Accuracy on the run's own training images ``x_train``."""
+    train_accuracy: float | None
+    """Accuracy on the run's own training images ``x_train`` (None with ``score_train=False``)."""
 
 
 class TargetData(NamedTuple):
@@ -421,7 +421,8 @@ def _check_steps(steps: Any, methods: Sequence[str]) -> int:
 
 def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, y_train: np.ndarray,
                  x_test: np.ndarray, y_test: np.ndarray, steps: int, seed: int = 0, batch_size: int = 32,
-                 learning_rate: float | None = None, details: bool = False) -> float | TargetRun:
+                 learning_rate: float | None = None, details: bool = False,
+                 score_train: bool = True) -> float | TargetRun:
     """Train one recipe on the target task and return its test accuracy.
 
     * ``"scratch"``: the same network as the others, with fresh random weights, all trained.
@@ -447,6 +448,8 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
             instead of the test accuracy alone. The seconds include Keras' one-off tracing of the
             training step (about a second here), so on the lab's tiny networks they compare recipes
             only roughly.
+        score_train: with ``details``, also score the run on ``x_train`` (one more pass over them);
+            False leaves ``TargetRun.train_accuracy`` None.
 
     Example:
         >>> data = make_target_data(10, seed=0)  # doctest: +SKIP
@@ -461,6 +464,7 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
     batch_size = _check_batch_size(batch_size)
     learning_rate = _check_learning_rate(LEARNING_RATES[method] if learning_rate is None else learning_rate)
     details = check_bool("details", details, fix="details=True returns a TargetRun, False the test accuracy")
+    score_train = check_bool("score_train", score_train, fix="True scores the run on x_train too (with details)")
     image_size = source_base.input_shape[1]
     x_test, y_test = _check_target_arrays("test", x_test, y_test, image_size, "data.x_test, data.y_test")
     x_train, y_train = _check_target_arrays("train", x_train, y_train, image_size, "data.x_pool, data.y_pool")
@@ -479,7 +483,7 @@ def train_target(method: str, source_base: keras.Model, *, x_train: np.ndarray, 
     accuracy = float(model.evaluate(x_test, y_test, batch_size=256, verbose=0)[1])
     if not details:
         return accuracy
-    train_accuracy = float(model.evaluate(x_train, y_train, batch_size=256, verbose=0)[1])
+    train_accuracy = float(model.evaluate(x_train, y_train, batch_size=256, verbose=0)[1]) if score_train else None
     return TargetRun(accuracy, train_seconds, train_accuracy)
 
 
@@ -507,7 +511,7 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
               steps: int | Mapping[int, int], test_per_class: int = 200, methods: Sequence[str] = METHODS,
               batch_size: int = 32, verbose: bool = True,
               validation: tuple[np.ndarray, np.ndarray] | None = None,
-              test: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
+              test: tuple[np.ndarray, np.ndarray] | None = None, score_train: bool = False) -> list[dict]:
     """Train every recipe for every labels-per-class value and seed; return one row per run.
 
     For each seed, the labelled target images are drawn once for the largest value and the
@@ -531,19 +535,21 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
         validation: ``(x_val, y_val)`` to score every run on, e.g. ``make_validation_data(100)``.
         test: ``(x_test, y_test)`` to score every run on, e.g. what ``TestSet.read("final report")``
             hands out. Pass one of ``validation`` and ``test``, not both.
+        score_train: also score each run on its own labelled images (rows get ``train_accuracy``;
+            one more pass over them per run).
 
     Returns:
         Dicts with keys ``method``, ``labels_per_class``, ``seed``, ``steps``,
         ``val_accuracy`` (with ``validation``) or ``test_accuracy`` (otherwise),
         ``train_seconds`` (wall-clock seconds of the run's training steps, without building
-        or scoring) and ``train_accuracy`` (accuracy on the run's own labelled images: its
-        difference to the scored accuracy is the train − test gap).
+        or scoring) and, with ``score_train``, ``train_accuracy`` (accuracy on the run's own
+        labelled images: its difference to the scored accuracy is the train − test gap).
 
     Example:
         >>> rows = run_sweep(base, [3, 30], seeds=range(2), steps=200)  # doctest: +SKIP
         >>> rows[0]  # doctest: +SKIP
         {'method': 'scratch', 'labels_per_class': 3, 'seed': 0, 'steps': 200, 'test_accuracy': 0.3,
-         'train_seconds': 2.1, 'train_accuracy': 0.5}
+         'train_seconds': 2.1}
     """
     _check_base("source_base", source_base)
     budgets = check_int_sequence("labels_per_class", labels_per_class, minimum=1,
@@ -578,6 +584,7 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
         steps_for = dict.fromkeys(budgets, _check_steps(steps, methods))
     test_per_class = check_int("test_per_class", test_per_class, minimum=1, fix="e.g. test_per_class=200")
     batch_size = _check_batch_size(batch_size)
+    score_train = check_bool("score_train", score_train, fix="True adds each run's train_accuracy to its row")
     image_size = source_base.input_shape[1]
     if validation is not None and test is not None:
         raise ValueError("both validation and test were passed: expected one set to score the runs on. Fix: pass "
@@ -606,11 +613,11 @@ def run_sweep(source_base: keras.Model, labels_per_class: Sequence[int], seeds: 
             for method in methods:
                 run = train_target(method, source_base, x_train=x_train, y_train=y_train,
                                    x_test=x_scored, y_test=y_scored, steps=steps_for[count],
-                                   seed=seed, batch_size=batch_size, details=True)
+                                   seed=seed, batch_size=batch_size, details=True, score_train=score_train)
                 accuracy = run.accuracy
                 rows.append({"method": method, "labels_per_class": count, "seed": seed,
                              "steps": steps_for[count], key: accuracy, "train_seconds": run.train_seconds,
-                             "train_accuracy": run.train_accuracy})
+                             **({"train_accuracy": run.train_accuracy} if score_train else {})})
                 if verbose:
                     print(f"seed {seed} · {count:>4} labels/class · {steps_for[count]:>4} steps · "
                           f"{method:<10} · {what} {accuracy:.3f}")

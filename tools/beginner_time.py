@@ -20,7 +20,8 @@ readers: on the notebooks of 2026-12-04 it gave 519 min for the core path where 
 beginner gave 545, running included; on the trimmed notebooks of 2026-12-05 it gave 336 min where
 another reader gave 685 — that reader needed 15–45 min per exercise, because the exercises asked for
 loops over code only folded cells showed (the next version handed that code over in ``# given – …``
-cells), and read the main lines about 1.5× slower than the rates above. So the model is a floor and a
+cells), and read the main lines about 1.5× slower than the rates above; on the six-lesson core path of
+2026-12-06 it gave 119 min where two readers gave 205 and 190 (about 1.6×). So the model is a floor and a
 guard, not an estimate: ``tests/test_beginner_time.py`` holds every core lesson within
 ``tlcourse.course.CORE_LESSON_BUDGET_MINUTES`` by it, so that no lesson grows back unnoticed;
 ``COURSE_MAP.minutes`` keeps the readers' estimates, which decide whether the aim is met.

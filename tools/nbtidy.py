@@ -89,12 +89,16 @@ def core_path_line() -> str:
     total = core_path_minutes()
     numbers = ", ".join(f"{lesson.number:02d}" for lesson in core_path())
     others = ", ".join(f"{lesson.number:02d}" for lesson in COURSE_MAP if lesson.available and not lesson.core)
+    core_cells = json.loads(TIMES_FILE.read_text(encoding="utf-8")).get("core_cells", {}) if TIMES_FILE.exists() else {}
+    measured = [core_cells.get(Path(lesson.filename).stem) for lesson in core_path()]
+    compute = ("" if None in measured else f" Its cells before the deep dives take {sum(measured):.1f} min of `quick` "
+               "compute on 2 CPU cores in all (the table's column times whole notebooks, deep dives included).")
     return (f"{CORE_PATH_LINE} — lessons {numbers} — teaches every step of the article in about "
             f"{total // 60} h {total % 60:02d} min for a beginner in `quick` (reading, running, solving each "
             "lesson's exercise; deep dives left closed): 01 measures the three advantages at a glance, 03's "
             "exercise chooses a pretrained model, and 09's flower classifier is the article's first application, "
-            f"image recognition. The other lessons ({others}) are optional deep dives: normal training, each "
-            "advantage, the choice of a model and more applications in depth, and scaling out.")
+            f"image recognition.{compute} The other lessons ({others}) are optional deep dives: normal training, "
+            "each advantage, the choice of a model and more applications in depth, and scaling out.")
 
 
 def readme_text(text: str) -> str:

@@ -267,8 +267,7 @@ def test_run_sweep_scores_on_the_set_it_is_given(tiny, monkeypatch):
     on_validation = lab.run_sweep(base, [1], [0], validation=(x_val, y_val), **arguments)
     on_test = lab.run_sweep(base, [1], [0], test=lab.make_test_data(1, image_size=16), **arguments)
     default = lab.run_sweep(base, [1], [0], test_per_class=1, **arguments)
-    assert set(on_validation[0]) == {"method", "labels_per_class", "seed", "steps", "val_accuracy", "train_seconds",
-                                     "train_accuracy"}
+    assert set(on_validation[0]) == {"method", "labels_per_class", "seed", "steps", "val_accuracy", "train_seconds"}
     assert "test_accuracy" in on_test[0] and "val_accuracy" not in on_test[0]
     assert np.array_equal(seen[0][1], x_val), "the validation run was scored on the validation images"
     assert np.array_equal(seen[1][1], seen[2][1]), "test=make_test_data(n) is the default fixed test set"

@@ -401,7 +401,6 @@ def linear_probe(train_features: CachedFeatures, val_features: CachedFeatures, n
             raise ValueError(f"{name} holds features of shape {value.features.shape} and labels of shape "
                              f"{value.labels.shape}: expected [N, feature_dim] and [N]. Fix: pass what "
                              "extract_features returned, unchanged.")
-    for name, value in (("train_features", train_features), ("val_features", val_features)):
         if len(value.labels) == 0:
             raise ValueError(f"{name} holds no example: expected at least one image. Fix: check the dataset passed "
                              "to extract_features.")

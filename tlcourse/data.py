@@ -218,10 +218,12 @@ def take_per_class(ds: tf.data.Dataset, examples_per_class: int, num_classes: in
 
     def count(counts: tf.Tensor, example: tuple) -> tuple:
         label = tf.cast(example[1], tf.int32)
-        tf.debugging.assert_less(label, num_classes, message=(
+        checked = [tf.debugging.assert_less(label, num_classes, message=(
             f"take_per_class: a label is >= num_classes={num_classes}. Fix: pass the dataset's "
-            "number of classes, e.g. splits.num_classes"))
-        tf.debugging.assert_non_negative(label, message="take_per_class: a label is negative")
+            "number of classes, e.g. splits.num_classes")),
+            tf.debugging.assert_non_negative(label, message="take_per_class: a label is negative")]
+        with tf.control_dependencies(checked):  # the checks first: else counts[label] may fail with a raw error
+            label = tf.identity(label)
         keep = counts[label] < examples_per_class
         counts = tf.tensor_scatter_nd_add(counts, [[label]], [1])
         return counts, (example, keep)
